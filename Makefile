@@ -1,0 +1,105 @@
+# bottle-verify: build, tests, demo. See README.md and docs/.
+# `make` builds build/bottle-verify and build/bottle-launch; `make check` runs every
+# lane that can run here; `make demo` runs the main job on a simulated bottle.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := sqlite3 libcjson nettle libseccomp
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+BV_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -Iverify \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+BV_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lnettle -lseccomp)
+TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+CORE_SRC   := $(filter-out src/launch_main.c,$(wildcard src/*.c))
+VERIFY_SRC := $(filter-out verify/main.c,$(wildcard verify/*.c))
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+VERIFY_OBJ := $(VERIFY_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC   := $(wildcard src/tests/test_*.c verify/tests/test_*.c)
+TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
+FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
+
+.PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize clean
+
+all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch
+
+deps:
+	@ci/deps.sh
+
+$(BUILD)/obj/%.o: %.c $(wildcard src/*.h verify/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BV_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libbv.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libverify.a: $(VERIFY_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bottle-verify: $(BUILD)/obj/verify/main.o $(BUILD)/libverify.a $(BUILD)/libbv.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BV_LIBS)
+
+$(BUILD)/bottle-launch: $(BUILD)/obj/src/launch_main.o $(BUILD)/libbv.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BV_LIBS)
+
+$(BUILD)/tests/%: src/tests/%.c $(BUILD)/libverify.a $(BUILD)/libbv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BV_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(BV_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/%: verify/tests/%.c $(BUILD)/libverify.a $(BUILD)/libbv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BV_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(BV_LIBS) $(TEST_LIBS)
+
+# Unit lane: every criterion binary, TAP straight into prove.
+unit: all $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do \
+	  echo "== $$t" >&2; \
+	  BV_BUILD=$(BUILD) BV_TOP=$(CURDIR) $$t --jobs 2 --tap=$(BUILD)/$$(basename $$t).tap >/dev/null 2>$(BUILD)/$$(basename $$t).log || \
+	    { cat $(BUILD)/$$(basename $$t).log >&2; cat $(BUILD)/$$(basename $$t).tap; exit 1; }; \
+	done; \
+	prove -e cat $(addprefix $(BUILD)/,$(addsuffix .tap,$(notdir $(TEST_BIN))))
+
+# Integration lanes run by prove: scripts print TAP and drive the built binaries.
+prove-tests: all
+	BV_BUILD=$(abspath $(BUILD)) prove -r integration/
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) fuzz-smoke
+	$(MAKE) prove-tests
+
+demo: deps
+	$(MAKE) all
+	@BV_BUILD=$(abspath $(BUILD)) fixtures/demo.sh
+
+# libFuzzer targets (clang). fuzz-smoke: a few seconds each inside `make check`.
+FUZZ_CC     ?= clang
+FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BIN    := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_TIME   ?= 60
+
+$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(VERIFY_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(VERIFY_SRC) $(BV_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \
+	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 $(BUILD)/corpus/$$n fixtures/corpus/$$n; done
+
+fuzz-smoke: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \
+	  $$f -max_total_time=$${FUZZ_SMOKE_TIME:-5} -max_len=65536 $(BUILD)/corpus/$$n fixtures/corpus/$$n 2>$(BUILD)/$$n.fuzz.log || \
+	  { tail -40 $(BUILD)/$$n.fuzz.log; exit 1; }; \
+	  echo "fuzz $$n: $$(grep -E '^Done [0-9]+ runs' $(BUILD)/$$n.fuzz.log)"; done
+
+# ASan + UBSan build of everything, then the unit and integration lanes on it.
+sanitize:
+	$(MAKE) BUILD=build-san CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" LDFLAGS="-fsanitize=address,undefined" unit prove-tests
+
+clean:
+	rm -rf $(BUILD) build-san

@@ -1,0 +1,29 @@
+#!/bin/sh
+# ci/deps.sh - install the Debian packages the build and the tests need (make deps).
+# As root: apt-get update once, then install what is missing. Otherwise: print the
+# exact install line and fail, so a fresh machine never half-builds.
+set -eu
+PKGS="build-essential pkg-config clang libsqlite3-dev sqlite3 libcjson-dev nettle-dev
+libseccomp-dev libcriterion-dev perl libtap-formatter-junit-perl"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+	echo "make deps: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >&2
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing >&2
+	exit 0
+fi
+echo "make deps: missing Debian packages:$missing" >&2
+echo "run as root: apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+exit 1
