@@ -1,0 +1,38 @@
+/* proc.h - processes, without a shell anywhere.
+ * Reads what /proc says of a pid (is the VMM a record names alive, and is it the same
+ * process: start time), and runs argv-only children with bounded output and time. */
+#ifndef BV_PROC_H
+#define BV_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Field 22 of /proc/PID/stat (clock ticks since boot), as smolvm records it.
+ * -ESRCH when there is no such process; -EINVAL when stat cannot be parsed. */
+int proc_start_time(pid_t pid, unsigned long long *out, struct bv_error *err);
+
+/* /proc/PID/cmdline with NULs turned into spaces, malloc'd (at most 4 KiB). */
+int proc_cmdline(pid_t pid, char **out, struct bv_error *err);
+
+struct spawn_result {
+	bool exited;     /* exited normally (else killed by a signal) */
+	int status;      /* exit status, or the signal number */
+	bool timed_out;  /* we killed it at the deadline */
+	char *out;       /* stdout, NUL-terminated, malloc'd */
+	size_t out_len;
+	char *errout;    /* stderr, likewise */
+	size_t errout_len;
+	bool truncated;  /* output beyond max_out was discarded */
+};
+
+/* posix_spawnp(argv) with stdin from /dev/null, capture stdout and stderr up to
+ * max_out bytes each, kill with SIGKILL after timeout_ms. -ENOENT when argv[0] is not
+ * found; otherwise 0 and res filled, whatever the child's status. */
+int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spawn_result *res,
+		  struct bv_error *err);
+void spawn_result_free(struct spawn_result *res);
+
+#endif
