@@ -1,0 +1,336 @@
+/* check_db_row.c - the db checks past the allowlist: bypass channels, unknown keys,
+ * plaintext secrets, the VMM behind the row and what it was really launched with.
+ * Shares its context with check_db.c (check_db_internal.h). */
+#include "check_db_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_env.h"
+#include "cleanup.h"
+#include "proc.h"
+
+/* A field is "set" when it holds anything but absent, null, false, 0, "" or []/{}. */
+static bool field_is_set(const cJSON *v)
+{
+	if (!v || cJSON_IsNull(v) || cJSON_IsFalse(v))
+		return false;
+	if (cJSON_IsArray(v) || cJSON_IsObject(v))
+		return cJSON_GetArraySize(v) > 0;
+	if (cJSON_IsString(v))
+		return v->valuestring[0] != '\0';
+	if (cJSON_IsNumber(v))
+		return v->valuedouble != 0;
+	return true;
+}
+
+static bool bypass_accepted(const struct db_ctx *c, const char *field)
+{
+	for (const char *const *a = c->o->accept_bypass; a && *a; a++)
+		if (strcmp(*a, field) == 0)
+			return true;
+	return false;
+}
+
+struct bypass {
+	const char *field;
+	const char *what;
+	const char *fix;
+};
+
+static const struct bypass bypasses[] = {
+	{ "ports", "published ports (inbound from host loopback, outside the allowlist)",
+	  "recreate without -p; reach the agent through exec" },
+	{ "published_sockets", "socket bridges over vsock (outside the allowlist)",
+	  "recreate without --expose-socket/--mount-socket" },
+	{ "mounts", "virtiofs host mounts (files cross without the network)",
+	  "recreate without -v; copy files in with machine cp" },
+	{ "remote_volumes", "remote volumes", "recreate without remote volumes" },
+	{ "ssh_agent", "the host ssh-agent bridged over vsock", "recreate without --ssh-agent" },
+	{ "docker_socket", "the host Docker socket bridged over vsock (host root)",
+	  "recreate without --docker-socket" },
+	{ "cuda", "the CUDA bridge over vsock", "recreate without --cuda" },
+	{ "network_name", "an inter-VM fabric, forwarded before the policy check",
+	  "recreate without --network" },
+};
+
+void db_check_bypass(struct db_ctx *c)
+{
+	for (size_t i = 0; i < sizeof bypasses / sizeof bypasses[0]; i++) {
+		const struct bypass *b = &bypasses[i];
+		char id[64], desc[160];
+		snprintf(id, sizeof id, "db.bypass.%s", b->field);
+		snprintf(desc, sizeof desc, "%s is unset (%s)", b->field, b->what);
+		if (!c->have_record) {
+			db_blocked(c, id, desc);
+			continue;
+		}
+		const cJSON *v = record_get(&c->rec, b->field);
+		if (!field_is_set(v)) {
+			db_point(c, id, BV_OK, desc, NULL, NULL, NULL);
+			continue;
+		}
+		_cleanup_free_ char *text = cJSON_PrintUnformatted(v);
+		if (bypass_accepted(c, b->field)) {
+			report_addf(c->r, id, BV_OK, "%s is set and accepted by --accept-bypass (%s)",
+				    b->field, text ? text : "?");
+			continue;
+		}
+		db_point(c, id, BV_NOT_OK, desc, "unset", text ? text : "set", b->fix);
+	}
+}
+
+void db_check_known_keys(struct db_ctx *c)
+{
+	const char *desc = "the record holds only fields this verifier knows";
+	if (!c->have_record)
+		return db_blocked(c, "db.record.known_keys", desc);
+	char unknown[512] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < c->rec.top.n_members; i++) {
+		const char *k = c->rec.top.members[i].key;
+		if (record_key_is_known(k))
+			continue;
+		n += (size_t)snprintf(unknown + n, n < sizeof unknown ? sizeof unknown - n : 0,
+				      "%s%s", n ? ", " : "", k);
+		if (n >= sizeof unknown)
+			n = sizeof unknown - 1;
+	}
+	if (!unknown[0]) {
+		db_point(c, "db.record.known_keys", BV_OK, desc, NULL, NULL, NULL);
+		return;
+	}
+	db_point(c, "db.record.known_keys", BV_NOT_OK, desc, "only smolvm 1.9 VmRecord fields",
+		 unknown,
+		 "a newer smolvm (or a hand edit) added fields such as deny_cidrs whose effect on egress this verifier cannot judge: review them and update bottle-verify; note that older smolvm drops unknown keys on its next rewrite");
+}
+
+void db_check_env(struct db_ctx *c)
+{
+	const char *desc = "env holds no plaintext secret";
+	if (!c->have_record)
+		return db_blocked(c, "db.env.secrets", desc);
+	const cJSON *env = record_get(&c->rec, "env");
+	char names[512] = "";
+	size_t n = 0;
+	const cJSON *pair, *list = cJSON_IsArray(env) ? env : NULL;
+	cJSON_ArrayForEach(pair, list) {
+		const cJSON *k = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
+		if (!cJSON_IsString(k) || !env_looks_secret(k->valuestring,
+							    cJSON_IsString(v) ? v->valuestring : NULL))
+			continue;
+		/* Never echo the value: only its name and length. */
+		n += (size_t)snprintf(names + n, n < sizeof names ? sizeof names - n : 0,
+				      "%s%s (%zu bytes)", n ? ", " : "", k->valuestring,
+				      cJSON_IsString(v) ? strlen(v->valuestring) : 0);
+		if (n >= sizeof names)
+			n = sizeof names - 1;
+	}
+	if (env && !cJSON_IsNull(env) && !cJSON_IsArray(env)) {
+		db_point(c, "db.env.secrets", BV_NOT_OK, desc, "a list of [name, value] pairs",
+			 "not a list", "recreate the machine: smolvm cannot read this row");
+		return;
+	}
+	if (!names[0]) {
+		db_point(c, "db.env.secrets", BV_OK, desc, NULL, NULL, NULL);
+		return;
+	}
+	db_point(c, "db.env.secrets", BV_NOT_OK, desc, "no credential in env", names,
+		 "smolvm stores -e K=V in the DB in clear and puts it on argv: pass secrets as smolvm secret refs, or over stdin at exec time, and rotate the ones exposed");
+}
+
+static const char *record_state(const struct db_ctx *c)
+{
+	const cJSON *s = record_get(&c->rec, "state");
+	if (!s)
+		return "created"; /* smolvm's default */
+	return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+static bool state_is_known(const char *s)
+{
+	static const char *const states[] = { "created", "running", "stopped", "failed",
+					      "unreachable" };
+	for (size_t i = 0; s && i < sizeof states / sizeof states[0]; i++)
+		if (strcmp(s, states[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Is the row's pid a live process that is the same process (start time)? */
+static int vmm_probe(const struct db_ctx *c, unsigned long long *pid, bool *alive, bool *same,
+		     bool *has_start, struct bv_error *err)
+{
+	unsigned long long start = 0, now = 0;
+	*alive = *same = *has_start = false;
+	int hp = record_get_u64(&c->rec, "pid", pid, err);
+	int hs = record_get_u64(&c->rec, "pid_start_time", &start, err);
+	if (hp < 0 || hs < 0)
+		return -EINVAL;
+	*has_start = hs == 1;
+	if (hp == 0)
+		return 0;
+	if (*pid == 0 || *pid > 0x7fffffff)
+		return bv_error_set(err, EINVAL, "pid %llu is not a process id", *pid);
+	int r = proc_start_time((pid_t)*pid, &now, err);
+	if (r == -ESRCH)
+		return 1;
+	if (r < 0)
+		return r;
+	*alive = true;
+	*same = *has_start && now == start;
+	return 1;
+}
+
+static void vmm_point(struct db_ctx *c, const char *state, int hp, unsigned long long pid,
+		      bool alive, bool same, bool has_start)
+{
+	const char *desc = "the VMM process agrees with the row's state";
+	char actual[160];
+	bool running = strcmp(state, "running") == 0;
+	snprintf(actual, sizeof actual, "state %s, pid %s%llu, %s", state, hp == 1 ? "" : "none ",
+		 hp == 1 ? pid : 0ULL,
+		 !alive ? "no such process" : same ? "alive, same start time"
+				      : has_start ? "alive, different start time (pid reused)"
+						  : "alive, no pid_start_time to tell");
+	if (running && alive && same)
+		db_point(c, "db.vmm.consistent", BV_OK, "the row's VMM is running (pid and start time match)", NULL, NULL, NULL);
+	else if (running && alive && !has_start)
+		db_point(c, "db.vmm.consistent", BV_INCONCLUSIVE, desc, "pid_start_time recorded", actual,
+			 "cannot tell whether this pid is the VMM: restart the machine with a current smolvm");
+	else if (running)
+		db_point(c, "db.vmm.consistent", BV_NOT_OK, desc, "a live VMM with the recorded start time", actual,
+			 "the row is stale (smolvm will mark it unreachable): stop and start the machine, then verify again");
+	else if (alive && same)
+		db_point(c, "db.vmm.consistent", BV_NOT_OK, desc, "no live VMM", actual,
+			 "a VM runs that the row says is not running; it may run an older policy: stop it with smolvm machine stop");
+	else
+		db_point(c, "db.vmm.consistent", BV_OK, "no VMM runs, as the row's state says", NULL, NULL, NULL);
+}
+
+void db_check_vmm(struct db_ctx *c)
+{
+	const char *desc = "the VMM process agrees with the row's state";
+	if (!c->have_record)
+		return db_blocked(c, "db.vmm.consistent", desc);
+	const char *state = record_state(c);
+	if (!state_is_known(state)) {
+		db_point(c, "db.vmm.consistent", BV_NOT_OK, desc,
+			 "created, running, stopped, failed or unreachable",
+			 state ? state : "not a string",
+			 "smolvm cannot read this row (one such row breaks ls/stop/rm): recreate the machine");
+		return;
+	}
+	unsigned long long pid = 0;
+	bool alive, same, has_start;
+	struct bv_error err = { 0 };
+	int hp = vmm_probe(c, &pid, &alive, &same, &has_start, &err);
+	if (hp < 0) {
+		db_point(c, "db.vmm.consistent", hp == -EINVAL ? BV_NOT_OK : BV_INCONCLUSIVE, desc,
+			 "a valid pid and pid_start_time", err.msg, "recreate the machine");
+		return;
+	}
+	vmm_point(c, state, hp, pid, alive, same, has_start);
+}
+
+static int read_agent_config(const char *dir, struct vm_record *cfg, struct bv_error *err)
+{
+	char path[4096];
+	unsigned char *buf = malloc(JSONSTRICT_MAX_BYTES + 1);
+	if (!buf)
+		return bv_error_set(err, ENOMEM, "out of memory");
+	snprintf(path, sizeof path, "%s/agent.config.json", dir);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		free(buf);
+		return bv_error_errno(err, errno, "%s", path);
+	}
+	size_t n = fread(buf, 1, JSONSTRICT_MAX_BYTES + 1, f);
+	fclose(f);
+	int r = record_parse(buf, n, cfg, err);
+	free(buf);
+	return r < 0 ? bv_error_wrap(err, "%s", path) : 0;
+}
+
+static bool lists_agree(const cJSON *a, const cJSON *b)
+{
+	struct bv_cidr_set sa = { 0 }, sb = { 0 };
+	struct bv_error e;
+	int ra = record_cidr_list(a, &sa, &e), rb = record_cidr_list(b, &sb, &e);
+	bool same = (ra == -ENODATA && rb == -ENODATA) ||
+		    (ra == 0 && rb == 0 && cidr_set_equal(&sa, &sb));
+	cidr_set_free(&sa);
+	cidr_set_free(&sb);
+	return same;
+}
+
+static bool values_agree(const cJSON *a, const cJSON *b)
+{
+	bool a_unset = !a || cJSON_IsNull(a), b_unset = !b || cJSON_IsNull(b);
+	if (a_unset || b_unset)
+		return a_unset && b_unset;
+	return cJSON_Compare(a, b, 1);
+}
+
+/* Compare what the VM was launched with (agent.config.json "resources") with the row. */
+static void compare_launch(struct db_ctx *c, const cJSON *res)
+{
+	const char *desc = "the running VM was launched with the row's egress policy";
+	static const char *const fields[] = { "allowed_cidrs", "network", "network_backend" };
+	char diff[512] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < 3; i++) {
+		const cJSON *launched = cJSON_GetObjectItemCaseSensitive(res, fields[i]);
+		const cJSON *row = record_get(&c->rec, fields[i]);
+		bool ok = i == 0 ? lists_agree(launched, row) : values_agree(launched, row);
+		if (ok)
+			continue;
+		_cleanup_free_ char *lt = record_list_text(launched);
+		_cleanup_free_ char *rt = record_list_text(row);
+		n += (size_t)snprintf(diff + n, n < sizeof diff ? sizeof diff - n : 0,
+				      "%s%s launched %s, row %s", n ? "; " : "", fields[i],
+				      lt ? lt : "?", rt ? rt : "?");
+		if (n >= sizeof diff)
+			n = sizeof diff - 1;
+	}
+	if (!diff[0]) {
+		db_point(c, "db.agent_config.match", BV_OK, desc, NULL, NULL, NULL);
+		return;
+	}
+	db_point(c, "db.agent_config.match", BV_NOT_OK, desc, "launch config equal to the row",
+		 diff,
+		 "the VM runs a different policy than the row (start read an older row, or the row changed after start): stop and start the machine, then verify again");
+}
+
+void db_check_agent_config(struct db_ctx *c)
+{
+	const char *desc = "the running VM was launched with the row's egress policy";
+	if (!c->have_record)
+		return db_blocked(c, "db.agent_config.match", desc);
+	const char *state = record_state(c);
+	if (!state || strcmp(state, "running") != 0) {
+		struct bv_point *p = report_add(c->r, "db.agent_config.match", BV_SKIP, desc);
+		point_set_reason(p, "machine not running: no launch config to compare");
+		return;
+	}
+	struct vm_record cfg = { 0 };
+	struct bv_error err = { 0 };
+	if (!c->o->data_dir || read_agent_config(c->o->data_dir, &cfg, &err) < 0) {
+		db_point(c, "db.agent_config.match", BV_INCONCLUSIVE, desc,
+			 "a readable agent.config.json in the machine's data dir",
+			 c->o->data_dir ? err.msg : "no data dir",
+			 "check the data dir (smolvm machine data-dir --name NAME) and pass --data-dir");
+		record_free(&cfg);
+		return;
+	}
+	const cJSON *res = record_get(&cfg, "resources");
+	if (!cJSON_IsObject(res))
+		db_point(c, "db.agent_config.match", BV_INCONCLUSIVE, desc,
+			 "a resources object", "agent.config.json has no resources object",
+			 "restart the machine with a current smolvm");
+	else
+		compare_launch(c, res);
+	record_free(&cfg);
+}

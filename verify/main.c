@@ -1,0 +1,219 @@
+/* main.c - bottle-verify: prove a bottle's confinement, print TAP 13 (or JSON).
+ * Parses the command line, runs one command's checks into a report, prints it, and
+ * exits 0 (all ok), 1 (a finding) or 2 (error, usage or inconclusive). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_db.h"
+#include "check_preflight.h"
+#include "cidr.h"
+#include "paths.h"
+#include "report.h"
+
+#define MAX_LIST 64
+
+struct cli {
+	enum bv_format format;
+	const char *command;
+	const char *name;
+	const char *db_path;
+	const char *data_dir;
+	const char *smolvm_bin;
+	const char *kvm_device;
+	const char *version_override;
+	const char *platform;
+	const char *expect[MAX_LIST + 1];
+	size_t n_expect;
+	const char *hosts[MAX_LIST + 1];
+	size_t n_hosts;
+	const char *bypass[MAX_LIST + 1];
+	size_t n_bypass;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: bottle-verify [--format tap|json] COMMAND [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  preflight  [--smolvm BIN] [--kvm-device PATH] [--smolvm-version X.Y.Z]\n"
+	      "  db NAME --expect CIDR [--expect CIDR ...] [--expect-host NAME ...]\n"
+	      "             [--accept-bypass FIELD ...] [--db PATH] [--data-dir DIR]\n"
+	      "             [--smolvm BIN] [--smolvm-version X.Y.Z]\n"
+	      "\n"
+	      "common: --platform linux|macos (where smolvm keeps its state)\n"
+	      "TAP 13 on stdout; exit 0 all ok, 1 a finding, 2 error or inconclusive.\n"
+	      "BOTTLE_VERIFY_MUST_RUN=1 turns every SKIP into not ok.\n"
+	      "Check ids: docs/checks.md.\n",
+	      f);
+}
+
+static int push(const char **list, size_t *n, const char *v)
+{
+	if (*n >= MAX_LIST) {
+		fprintf(stderr, "bottle-verify: at most %d values per option\n", MAX_LIST);
+		return -1;
+	}
+	list[(*n)++] = v;
+	list[*n] = NULL;
+	return 0;
+}
+
+static int parse_option(struct cli *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'f':
+		if (strcmp(arg, "tap") && strcmp(arg, "json"))
+			return -1;
+		c->format = strcmp(arg, "json") ? BV_FORMAT_TAP : BV_FORMAT_JSON;
+		return 0;
+	case 'e': return push(c->expect, &c->n_expect, arg);
+	case 'H': return push(c->hosts, &c->n_hosts, arg);
+	case 'B': return push(c->bypass, &c->n_bypass, arg);
+	case 'd': c->db_path = arg; return 0;
+	case 'D': c->data_dir = arg; return 0;
+	case 's': c->smolvm_bin = arg; return 0;
+	case 'k': c->kvm_device = arg; return 0;
+	case 'V': c->version_override = arg; return 0;
+	case 'p': c->platform = arg; return 0;
+	default: return -1;
+	}
+}
+
+/* 0 parsed, 1 help printed, -1 usage error. */
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' }, { "expect", required_argument, NULL, 'e' },
+		{ "expect-host", required_argument, NULL, 'H' },
+		{ "accept-bypass", required_argument, NULL, 'B' }, { "db", required_argument, NULL, 'd' },
+		{ "data-dir", required_argument, NULL, 'D' }, { "smolvm", required_argument, NULL, 's' },
+		{ "kvm-device", required_argument, NULL, 'k' },
+		{ "smolvm-version", required_argument, NULL, 'V' },
+		{ "platform", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	const char *pos[3] = { NULL, NULL, NULL };
+	size_t n_pos = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (opt == 1) {
+			if (n_pos >= 2)
+				return -1;
+			pos[n_pos++] = optarg;
+			continue;
+		}
+		if (opt == '?' || opt == ':' || parse_option(c, opt, optarg) < 0)
+			return -1;
+	}
+	c->command = pos[0];
+	c->name = pos[1];
+	return c->command ? 0 : -1;
+}
+
+static enum bv_platform platform_of(const struct cli *c)
+{
+	struct bv_path_env env;
+	paths_env_default(&env);
+	if (c->platform)
+		return strcmp(c->platform, "macos") == 0 ? BV_PLATFORM_MACOS : BV_PLATFORM_LINUX;
+	return env.platform;
+}
+
+static int run_preflight(const struct cli *c, struct bv_report *r)
+{
+	struct preflight_opts o = {
+		.smolvm_bin = c->smolvm_bin ? c->smolvm_bin : "smolvm",
+		.kvm_device = c->kvm_device ? c->kvm_device : "/dev/kvm",
+		.platform = platform_of(c),
+		.version_override = c->version_override,
+	};
+	struct bv_version v;
+	return check_preflight(r, &o, &v);
+}
+
+static int run_db(const struct cli *c, struct bv_report *r)
+{
+	struct bv_path_env env;
+	struct bv_error err = { 0 };
+	struct bv_cidr_set expect = { 0 };
+	char *db = NULL, *dir = NULL;
+	int rc = 0;
+	paths_env_default(&env);
+	env.platform = platform_of(c);
+	for (size_t i = 0; i < c->n_expect && rc == 0; i++)
+		if ((rc = cidr_set_add_text(&expect, c->expect[i], &err)) < 0)
+			bv_error_wrap(&err, "--expect %s", c->expect[i]);
+	if (rc == 0 && !c->db_path && (rc = paths_state_db(&env, &db, &err)) < 0)
+		bv_error_wrap(&err, "cannot derive smolvm's DB path (pass --db)");
+	if (rc == 0 && !c->data_dir && (rc = paths_vm_data_dir(&env, c->name, &dir, &err)) < 0)
+		bv_error_wrap(&err, "cannot derive the machine's data dir (pass --data-dir)");
+	if (rc == 0) {
+		struct bv_version v;
+		detect_version(r, c->smolvm_bin ? c->smolvm_bin : "smolvm", c->version_override, &v);
+		struct db_check_opts o = {
+			.db_path = c->db_path ? c->db_path : db,
+			.data_dir = c->data_dir ? c->data_dir : dir,
+			.name = c->name, .expect = &expect, .expect_hosts = c->hosts,
+			.accept_bypass = c->bypass, .version = &v,
+		};
+		rc = check_db(r, &o);
+	} else {
+		report_error(r, &err);
+	}
+	cidr_set_free(&expect);
+	free(db);
+	free(dir);
+	return rc;
+}
+
+static int validate(const struct cli *c)
+{
+	if (strcmp(c->command, "preflight") == 0)
+		return c->name ? -1 : 0;
+	if (strcmp(c->command, "db") == 0) {
+		if (!c->name || !c->name[0] || c->n_expect == 0) {
+			fprintf(stderr, "bottle-verify db: needs NAME and at least one --expect CIDR\n");
+			return -1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "bottle-verify: unknown command '%s'\n", c->command);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .format = BV_FORMAT_TAP };
+	int p = parse_cli(argc, argv, &c);
+	if (p == 1)
+		return 0;
+	if (p < 0 || validate(&c) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	const char *must = getenv("BOTTLE_VERIFY_MUST_RUN");
+	struct bv_report *r = report_new(c.command, must && strcmp(must, "1") == 0);
+	if (!r) {
+		fputs("bottle-verify: out of memory\n", stderr);
+		return 2;
+	}
+	if (strcmp(c.command, "preflight") == 0)
+		run_preflight(&c, r);
+	else
+		run_db(&c, r);
+	int code = report_exit_code(r);
+	if (report_emit(r, c.format, stdout) < 0 || fflush(stdout) != 0) {
+		fputs("bottle-verify: cannot write the report\n", stderr);
+		code = 2;
+	}
+	report_free(r);
+	return code;
+}
