@@ -1,0 +1,108 @@
+#!/bin/sh
+# bottle-launch enforce: the fail-closed patch protocol (research/smolvm.md §7) on DBs
+# built from fixtures. Every refusal exits 1 and leaves the DB byte-identical.
+. "$(dirname "$0")/../lib.sh"
+plan 28
+
+dir="$T/data"
+mkdir -p "$dir"
+row() { sqlite3 "$T/db" "SELECT CAST(data AS TEXT) FROM vms WHERE name='$1'"; }
+rowtype() { sqlite3 "$T/db" "SELECT typeof(data) FROM vms WHERE name='$1'"; }
+dbsum() { sqlite3 "$T/db" "SELECT name, hex(data), typeof(data) FROM vms ORDER BY name" | sha256sum; }
+enforce() { "$BL" enforce "$@" --db "$T/db" --data-dir "$dir" >"$T/out" 2>&1; }
+refused() { # desc name args...: exit 1, DB unchanged, message on stderr
+	d=$1; shift
+	b=$(dbsum)
+	enforce "$@"
+	rc=$?
+	a=$(dbsum)
+	if [ $rc = 1 ] && [ "$b" = "$a" ] && grep -q 'refused, nothing written' "$T/out"; then
+		ok "refused: $d"
+	else
+		not_ok "refused: $d" "rc=$rc" "$(cat "$T/out")"
+	fi
+}
+# The patched row equals the original with only allowed_cidrs replaced, byte for byte.
+same_but_cidrs() {
+	perl -MJSON::PP -e '
+		my ($a, $b, $want) = @ARGV;
+		my ($pa) = $a =~ /^(.*)"allowed_cidrs":/s; my ($pb) = $b =~ /^(.*)"allowed_cidrs":/s;
+		my ($sa) = $a =~ /"allowed_cidrs":(?:null|\[[^\]]*\])(.*)$/s;
+		my ($sb) = $b =~ /"allowed_cidrs":\[[^\]]*\](.*)$/s;
+		exit 1 unless defined $pa && $pa eq $pb && defined $sa && $sa eq $sb;
+		my $d = decode_json($b); exit 1 unless join(",", @{$d->{allowed_cidrs}}) eq $want;' "$@"
+}
+
+"$MKDB" "$T/db" m1 "$REC/cidrs-null.json" m2 "$REC/confined.json" m3 "$REC/cidrs-wider.json"
+
+# 1. null -> patched; only allowed_cidrs changed; BLOB; re-read confirmed.
+before=$(row m1)
+check "enforce patches a null allowlist" enforce m1 --allow 192.0.2.10/32
+after=$(row m1)
+check "only allowed_cidrs changed, every other byte kept" same_but_cidrs "$before" "$after" "192.0.2.10/32"
+[ "$(rowtype m1)" = blob ] && ok "patched row is a BLOB" || not_ok "patched row is a BLOB"
+grep -q 're-read confirmed' "$T/out" && ok "enforce reports the re-read" || not_ok "enforce reports the re-read"
+# 2. a wider prefix is narrowed.
+before=$(row m3)
+check "enforce narrows a wider prefix" enforce m3 --allow 192.0.2.10
+check "narrowed row keeps every other byte" same_but_cidrs "$before" "$(row m3)" "192.0.2.10/32"
+# 3. already matching: nothing written, bytes identical.
+b=$(dbsum); bf=$(sha256sum "$T/db")
+check "enforce on a matching row succeeds" enforce m2 --allow 192.0.2.10/32
+[ "$b" = "$(dbsum)" ] && ok "matching row: bytes identical" || not_ok "matching row: bytes identical"
+grep -q 'nothing written' "$T/out" && ok "matching row: says nothing written" || not_ok "matching row: says nothing written"
+[ "$bf" = "$(sha256sum "$T/db")" ] && ok "matching row: DB file identical" || not_ok "matching row: DB file identical"
+
+# 4. refusals.
+refused "missing row" nosuch --allow 192.0.2.10/32
+refused "host bits set" m1 --allow 192.0.2.10/28
+"$MKDB" "$T/db" running "$REC/running.json" eph "$REC/ephemeral.json" gold "$REC/golden.json" \
+	bogus "$REC/state-bogus.json" js "$REC/json-trailing.json"
+"$MKDB" "$T/db" --text text "$REC/cidrs-null.json"
+refused "state running" running --allow 192.0.2.11/32
+refused "ephemeral machine" eph --allow 192.0.2.11/32
+refused "fork base (golden)" gold --allow 192.0.2.11/32
+refused "unknown state" bogus --allow 192.0.2.11/32
+refused "row not strict JSON" js --allow 192.0.2.11/32
+refused "row stored as TEXT" text --allow 192.0.2.11/32
+
+# 5. a live VMM: the row's pid, or agent.pid in the data dir.
+sleep 300 >/dev/null 2>&1 &
+BG_PID=$!
+FIXTURE_PID=$BG_PID FIXTURE_START=$(start_time $BG_PID) "$MKDB" "$T/db" live "$REC/stopped-live-vmm.json"
+refused "row pid alive" live --allow 192.0.2.11/32
+printf '%s\n%s\n' "$BG_PID" "$(start_time $BG_PID)" >"$dir/agent.pid"
+refused "agent.pid alive" m2 --allow 192.0.2.11/32
+rm -f "$dir/agent.pid"
+
+# 6. vm.lock held by another process (a smolvm start under way).
+flock -n "$dir/vm.lock" sleep 3 >/dev/null 2>&1 &
+sleep 0.3
+refused "vm.lock held" m2 --allow 192.0.2.11/32
+wait $!
+
+# 7. the patch does not take (something reverts it inside the commit).
+sqlite3 "$T/db" "CREATE TRIGGER revert AFTER UPDATE ON vms BEGIN UPDATE vms SET data = OLD.data WHERE name = NEW.name; END;"
+refused "patch did not take" m2 --allow 192.0.2.11/32
+sqlite3 "$T/db" "DROP TRIGGER revert"
+
+# 8. missing DB and missing data dir: refused, nothing created.
+"$BL" enforce m1 --allow 192.0.2.10/32 --db "$T/nodb/smolvm.db" --data-dir "$dir" >"$T/out" 2>&1
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/nodb" ] && ok "refused: missing DB, nothing created" || not_ok "refused: missing DB, nothing created" "rc=$rc"
+"$BL" enforce m1 --allow 192.0.2.10/32 --db "$T/db" --data-dir "$T/nodir" >"$T/out" 2>&1
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/nodir" ] && ok "refused: missing data dir" || not_ok "refused: missing data dir" "rc=$rc"
+
+# 9. another connection holds the write lock for 2 s: enforce and db wait, then succeed.
+sqlite3 "$T/db" "BEGIN IMMEDIATE; UPDATE config SET value = value WHERE key = 'version';" ".shell sleep 2" "COMMIT;" >/dev/null 2>&1 &
+writer=$!
+sleep 0.3
+check "bottle-verify db reads during the 2 s write transaction" "$BV" db m1 --expect 192.0.2.10/32 \
+	--db "$T/db" --data-dir "$dir" --smolvm-version 1.9.2
+start=$(date +%s%N)
+check "enforce waits for a 2 s writer and succeeds" enforce m2 --allow 192.0.2.12/32
+waited=$(( ($(date +%s%N) - start) / 1000000 ))
+wait $writer
+[ $waited -ge 1000 ] && ok "enforce really waited ($waited ms)" || not_ok "enforce really waited" "$waited ms: the writer did not hold the lock"
+check "the write after the wait took" sh -c "sqlite3 '$T/db' \"SELECT CAST(data AS TEXT) FROM vms WHERE name='m2'\" | grep -q '\"allowed_cidrs\":\[\"192.0.2.12/32\"\]'"

@@ -1,0 +1,36 @@
+# integration/lib.sh - helpers for the prove-run lane scripts (POSIX sh).
+# Each script prints TAP 13 itself: plan first, one point per assertion, and runs the
+# built binaries from $BV_BUILD (default build/) against DBs built in a private tmp dir.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BV_BUILD=${BV_BUILD:-$top/build}
+BV="$BV_BUILD/bottle-verify"
+BL="$BV_BUILD/bottle-launch"
+MKDB="$top/fixtures/mkdb.sh"
+REC="$top/fixtures/records"
+T=$(mktemp -d "${TMPDIR:-/tmp}/bv-test.XXXXXX")
+trap 'rm -rf "$T"; [ -n "${BG_PID:-}" ] && kill "$BG_PID" 2>/dev/null' EXIT
+n=0
+failed=0
+echo "TAP version 13"
+plan() { echo "1..$1"; }
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+check() { # check DESC CMD...: ok when the command succeeds
+	d=$1; shift
+	if "$@" >"$T/check.out" 2>&1; then ok "$d"; else not_ok "$d" "$(tail -5 "$T/check.out")"; fi
+}
+# status_of JSONFILE ID: the status bottle-verify --format json gave the point ID
+status_of() {
+	perl -MJSON::PP -e '
+		local $/; open my $f, "<", $ARGV[0] or die; my $d = decode_json(<$f>);
+		for my $p (@{$d->{points}}) { if ($p->{id} eq $ARGV[1]) { print $p->{status}; exit 0 } }
+		print "absent";' "$1" "$2"
+}
+# field_of JSONFILE ID FIELD
+field_of() {
+	perl -MJSON::PP -e '
+		local $/; open my $f, "<", $ARGV[0] or die; my $d = decode_json(<$f>);
+		for my $p (@{$d->{points}}) { if ($p->{id} eq $ARGV[1]) { print $p->{fields}{$ARGV[2]} // ""; exit 0 } }' "$1" "$2" "$3"
+}
+# start_time PID: field 22 of /proc/PID/stat
+start_time() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }

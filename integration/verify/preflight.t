@@ -1,0 +1,73 @@
+#!/bin/sh
+# bottle-verify preflight: smolvm presence and version, KVM device presence and access,
+# and the environment variables that weaken smolvm's confinement. A fake smolvm (a
+# script printing a chosen version) and a KVM device path made by the test stand in.
+. "$(dirname "$0")/../lib.sh"
+plan 19
+
+mkdir -p "$T/bin" "$T/badbin"
+printf '#!/bin/sh\necho "smolvm ${FAKE_VERSION:-1.9.2}"\n' >"$T/bin/smolvm"
+printf '#!/bin/sh\necho "this is not a version"\n' >"$T/badbin/smolvm"
+chmod +x "$T/bin/smolvm" "$T/badbin/smolvm"
+: >"$T/kvm"
+pf() { # env... -> $T/out.json, $rc
+	env -u SMOLVM_EGRESS_FLOOR -u SMOLVM_EGRESS_ALLOW_PRIVATE -u SMOLVM_GUEST_HOST_SERVICE \
+		-u SMOLVM_PUBLISH_ADDR "$@" "$BV" --format json preflight --kvm-device "${KVM:-$T/kvm}" \
+		--platform linux >"$T/out.json" 2>"$T/err"
+	rc=$?
+}
+is() { # desc id status
+	got=$(status_of "$T/out.json" "$2")
+	[ "$got" = "$3" ] && ok "$1" || not_ok "$1" "got $got"
+}
+
+pf PATH="$T/bin:/usr/bin:/bin"
+is "smolvm found" preflight.smolvm.present ok
+is "version read" preflight.smolvm.version ok
+is "1.9.2 keeps --allow-cidr with --from" preflight.smolvm.from_keeps_policy ok
+is "KVM device present" preflight.kvm.present ok
+is "KVM device read/write" preflight.kvm.access ok
+is "SMOLVM_EGRESS_FLOOR unset is fine" preflight.env.egress_floor ok
+[ $rc = 0 ] && ok "confined host: exit 0" || not_ok "confined host: exit 0" "rc=$rc $(cat "$T/err")"
+
+pf PATH="$T/bin:/usr/bin:/bin" FAKE_VERSION=0.8.0
+is "0.8.0 drops --allow-cidr with --from: TODO" preflight.smolvm.from_keeps_policy todo
+
+pf PATH="/nonexistent"
+is "no smolvm on PATH: not ok" preflight.smolvm.present not_ok
+[ $rc = 2 ] && ok "no smolvm: exit 2 (version inconclusive)" || not_ok "no smolvm: exit 2" "rc=$rc"
+
+pf PATH="$T/badbin:/usr/bin:/bin"
+is "garbage version: inconclusive" preflight.smolvm.version inconclusive
+
+KVM="$T/no-kvm" pf PATH="$T/bin:/usr/bin:/bin"
+is "missing KVM device: not ok" preflight.kvm.present not_ok
+grep -q "modprobe kvm-intel" "$T/out.json" && ok "missing KVM: remediation names the module" \
+	|| not_ok "missing KVM: remediation names the module"
+
+pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_EGRESS_FLOOR=off
+is "SMOLVM_EGRESS_FLOOR=off: not ok" preflight.env.egress_floor not_ok
+pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_EGRESS_FLOOR=strict
+is "SMOLVM_EGRESS_FLOOR=strict: ok" preflight.env.egress_floor ok
+pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_EGRESS_ALLOW_PRIVATE=1
+is "SMOLVM_EGRESS_ALLOW_PRIVATE=1: not ok" preflight.env.egress_allow_private not_ok
+pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_GUEST_HOST_SERVICE=8080:80
+is "SMOLVM_GUEST_HOST_SERVICE set: not ok" preflight.env.guest_host_service not_ok
+pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_PUBLISH_ADDR=0.0.0.0
+is "SMOLVM_PUBLISH_ADDR set: not ok" preflight.env.publish_addr not_ok
+
+# An unreadable device as an unprivileged user (root would open anything).
+chmod 0600 "$T/kvm"
+chmod 0755 "$T" "$T/bin"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$T/bin:/usr/bin:/bin" \
+		"$BV" --format json preflight --kvm-device "$T/kvm" --platform linux >"$T/out.json" 2>/dev/null
+	is "KVM device not read/write for this user: not ok" preflight.kvm.access not_ok
+elif [ "$(id -u)" != 0 ]; then
+	pf PATH="$T/bin:/usr/bin:/bin"
+	chmod 0000 "$T/kvm"
+	pf PATH="$T/bin:/usr/bin:/bin"
+	is "KVM device not read/write for this user: not ok" preflight.kvm.access not_ok
+else
+	ok "KVM access as another user # SKIP setpriv not available"
+fi
