@@ -60,6 +60,8 @@ unit: all $(TEST_BIN)
 	  echo "== $$t" >&2; \
 	  BV_BUILD=$(BUILD) BV_TOP=$(CURDIR) $$t --jobs 2 --tap=$(BUILD)/$$(basename $$t).tap >/dev/null 2>$(BUILD)/$$(basename $$t).log || \
 	    { cat $(BUILD)/$$(basename $$t).log >&2; cat $(BUILD)/$$(basename $$t).tap; exit 1; }; \
+	  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $(BUILD)/$$(basename $$t).log; then \
+	    cat $(BUILD)/$$(basename $$t).log >&2; echo "sanitizer report in $$t" >&2; exit 1; fi; \
 	done; \
 	prove -e cat $(addprefix $(BUILD)/,$(addsuffix .tap,$(notdir $(TEST_BIN))))
 
@@ -99,6 +101,7 @@ fuzz-smoke: $(FUZZ_BIN)
 
 # ASan + UBSan build of everything, then the unit and integration lanes on it.
 sanitize:
+	ASAN_OPTIONS=exitcode=86:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:exitcode=86 \
 	$(MAKE) BUILD=build-san CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" LDFLAGS="-fsanitize=address,undefined" unit prove-tests
 
 clean:

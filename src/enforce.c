@@ -41,8 +41,10 @@ int enforce_splice(const unsigned char *raw, size_t len, const struct bv_cidr_se
 	struct json_top top;
 	_cleanup_free_ char *list = NULL;
 	int r = jsonstrict_validate(raw, len, &top, err);
-	if (r < 0)
+	if (r < 0) {
+		json_top_free(&top);
 		return r;
+	}
 	if (!top.is_object) {
 		json_top_free(&top);
 		return bv_error_set(err, EINVAL, "record is not a JSON object");
