@@ -3,8 +3,10 @@
 # As root: apt-get update once, then install what is missing. Otherwise: print the
 # exact install line and fail, so a fresh machine never half-builds.
 set -eu
-PKGS="build-essential pkg-config clang libsqlite3-dev sqlite3 libcjson-dev nettle-dev
-libseccomp-dev libcriterion-dev perl libtap-formatter-junit-perl"
+# clang + libclang-rt-dev: libFuzzer (clang only recommends the runtime); util-linux:
+# flock and setpriv for the lane scripts; perl: prove and JSON::PP.
+PKGS="build-essential pkg-config clang libclang-rt-dev libsqlite3-dev sqlite3 libcjson-dev
+nettle-dev libseccomp-dev libcriterion-dev perl util-linux"
 
 missing=""
 for p in $PKGS; do
