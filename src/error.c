@@ -13,28 +13,25 @@ static void error_vformat(struct bv_error *err, int code, const char *fmt, va_li
 
 int bv_error_set(struct bv_error *err, int code, const char *fmt, ...)
 {
-	int c = code > 0 ? code : (code < 0 ? -code : 1);
-	if (err) {
-		va_list ap;
-		va_start(ap, fmt);
-		error_vformat(err, c, fmt, ap);
-		va_end(ap);
-	}
-	return -c;
+	va_list ap;
+	va_start(ap, fmt);
+	if (err)
+		error_vformat(err, code, fmt, ap);
+	va_end(ap);
+	return code > 0 ? -code : (code < 0 ? code : -1);
 }
 
 int bv_error_errno(struct bv_error *err, int code, const char *fmt, ...)
 {
-	int c = code > 0 ? code : (code < 0 ? -code : 1);
+	va_list ap;
+	va_start(ap, fmt);
 	if (err) {
-		va_list ap;
-		va_start(ap, fmt);
-		error_vformat(err, c, fmt, ap);
-		va_end(ap);
+		error_vformat(err, code, fmt, ap);
 		size_t len = strlen(err->msg);
-		snprintf(err->msg + len, sizeof err->msg - len, ": %s", strerror(c));
+		snprintf(err->msg + len, sizeof err->msg - len, ": %s", strerror(err->code));
 	}
-	return -c;
+	va_end(ap);
+	return code > 0 ? -code : (code < 0 ? code : -1);
 }
 
 int bv_error_wrap(struct bv_error *err, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #include "check_db_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,24 @@
 #include "check_env.h"
 #include "cleanup.h"
 #include "proc.h"
+
+/* Append to a fixed evidence buffer, separated by sep; silently truncated when full
+ * (evidence is for people; the verdict never depends on it). */
+static void __attribute__((format(printf, 4, 5)))
+evidence_append(char *buf, size_t cap, const char *sep, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	if (n + 1 >= cap)
+		return;
+	if (n) {
+		snprintf(buf + n, cap - n, "%s", sep);
+		n = strlen(buf);
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+}
 
 /* A field is "set" when it holds anything but absent, null, false, 0, "" or []/{}. */
 static bool field_is_set(const cJSON *v)
@@ -88,15 +107,11 @@ void db_check_known_keys(struct db_ctx *c)
 	if (!c->have_record)
 		return db_blocked(c, "db.record.known_keys", desc);
 	char unknown[512] = "";
-	size_t n = 0;
 	for (size_t i = 0; i < c->rec.top.n_members; i++) {
 		const char *k = c->rec.top.members[i].key;
 		if (record_key_is_known(k))
 			continue;
-		n += (size_t)snprintf(unknown + n, n < sizeof unknown ? sizeof unknown - n : 0,
-				      "%s%s", n ? ", " : "", k);
-		if (n >= sizeof unknown)
-			n = sizeof unknown - 1;
+		evidence_append(unknown, sizeof unknown, ", ", "%s", k);
 	}
 	if (!unknown[0]) {
 		db_point(c, "db.record.known_keys", BV_OK, desc, NULL, NULL, NULL);
@@ -114,7 +129,6 @@ void db_check_env(struct db_ctx *c)
 		return db_blocked(c, "db.env.secrets", desc);
 	const cJSON *env = record_get(&c->rec, "env");
 	char names[512] = "";
-	size_t n = 0;
 	const cJSON *pair, *list = cJSON_IsArray(env) ? env : NULL;
 	cJSON_ArrayForEach(pair, list) {
 		const cJSON *k = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
@@ -122,11 +136,8 @@ void db_check_env(struct db_ctx *c)
 							    cJSON_IsString(v) ? v->valuestring : NULL))
 			continue;
 		/* Never echo the value: only its name and length. */
-		n += (size_t)snprintf(names + n, n < sizeof names ? sizeof names - n : 0,
-				      "%s%s (%zu bytes)", n ? ", " : "", k->valuestring,
-				      cJSON_IsString(v) ? strlen(v->valuestring) : 0);
-		if (n >= sizeof names)
-			n = sizeof names - 1;
+		evidence_append(names, sizeof names, ", ", "%s (%zu bytes)", k->valuestring,
+				cJSON_IsString(v) ? strlen(v->valuestring) : 0);
 	}
 	if (env && !cJSON_IsNull(env) && !cJSON_IsArray(env)) {
 		db_point(c, "db.env.secrets", BV_NOT_OK, desc, "a list of [name, value] pairs",
@@ -280,7 +291,6 @@ static void compare_launch(struct db_ctx *c, const cJSON *res)
 	const char *desc = "the running VM was launched with the row's egress policy";
 	static const char *const fields[] = { "allowed_cidrs", "network", "network_backend" };
 	char diff[512] = "";
-	size_t n = 0;
 	for (size_t i = 0; i < 3; i++) {
 		const cJSON *launched = cJSON_GetObjectItemCaseSensitive(res, fields[i]);
 		const cJSON *row = record_get(&c->rec, fields[i]);
@@ -289,11 +299,8 @@ static void compare_launch(struct db_ctx *c, const cJSON *res)
 			continue;
 		_cleanup_free_ char *lt = record_list_text(launched);
 		_cleanup_free_ char *rt = record_list_text(row);
-		n += (size_t)snprintf(diff + n, n < sizeof diff ? sizeof diff - n : 0,
-				      "%s%s launched %s, row %s", n ? "; " : "", fields[i],
-				      lt ? lt : "?", rt ? rt : "?");
-		if (n >= sizeof diff)
-			n = sizeof diff - 1;
+		evidence_append(diff, sizeof diff, "; ", "%s launched %s, row %s", fields[i],
+				lt ? lt : "?", rt ? rt : "?");
 	}
 	if (!diff[0]) {
 		db_point(c, "db.agent_config.match", BV_OK, desc, NULL, NULL, NULL);
