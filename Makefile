@@ -14,16 +14,18 @@ BV_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjs
 TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 CORE_SRC   := $(filter-out src/launch_main.c,$(wildcard src/*.c))
-VERIFY_SRC := $(filter-out verify/main.c,$(wildcard verify/*.c))
+# plan.c and dns.c are shared with the guest binary; probe.c is the guest's main.
+PROBE_SHARED := verify/probe/plan.c verify/probe/dns.c
+VERIFY_SRC := $(filter-out verify/main.c,$(wildcard verify/*.c)) $(PROBE_SHARED)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 VERIFY_OBJ := $(VERIFY_SRC:%.c=$(BUILD)/obj/%.o)
-TEST_SRC   := $(wildcard src/tests/test_*.c verify/tests/test_*.c)
+TEST_SRC   := $(wildcard src/tests/test_*.c verify/tests/test_*.c verify/probe/tests/test_*.c)
 TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
 .PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize clean
 
-all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch
+all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
 deps:
 	@ci/deps.sh
@@ -45,6 +47,16 @@ $(BUILD)/bottle-verify: $(BUILD)/obj/verify/main.o $(BUILD)/libverify.a $(BUILD)
 
 $(BUILD)/bottle-launch: $(BUILD)/obj/src/launch_main.o $(BUILD)/libbv.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BV_LIBS)
+
+# bottle-probe runs inside a bare guest: static, libc only (musl), small.
+MUSL_CC ?= musl-gcc
+$(BUILD)/bottle-probe: verify/probe/probe.c $(PROBE_SHARED) $(wildcard verify/probe/*.h)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -s -o $@ verify/probe/probe.c $(PROBE_SHARED)
+
+$(BUILD)/tests/%: verify/probe/tests/%.c $(BUILD)/libverify.a $(BUILD)/libbv.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BV_CFLAGS) $(CFLAGS) -Iverify/probe -Wno-missing-prototypes -o $@ $^ $(BV_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/%: src/tests/%.c $(BUILD)/libverify.a $(BUILD)/libbv.a
 	@mkdir -p $(dir $@)
@@ -87,7 +99,7 @@ FUZZ_TIME   ?= 60
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(VERIFY_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(VERIFY_SRC) $(BV_LIBS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify -Iverify/probe $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(VERIFY_SRC) $(BV_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \

@@ -4,9 +4,10 @@
 # exact install line and fail, so a fresh machine never half-builds.
 set -eu
 # clang + libclang-rt-dev: libFuzzer (clang only recommends the runtime); util-linux:
-# flock and setpriv for the lane scripts; perl: prove and JSON::PP.
+# flock and setpriv for the lane scripts; perl: prove and JSON::PP; musl-tools: the
+# static guest probe; nftables + iproute2: the namespaces the egress lanes build.
 PKGS="build-essential pkg-config clang libclang-rt-dev libsqlite3-dev sqlite3 libcjson-dev
-nettle-dev libseccomp-dev libcriterion-dev perl util-linux"
+nettle-dev libseccomp-dev libcriterion-dev perl util-linux musl-tools nftables iproute2"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,45 @@
+/* plan.h - the probe plan: what bottle-probe is asked to try, as a strict line format.
+ * Shared by the host (which writes and fuzzes it) and the guest binary (which reads it);
+ * libc only. Format and limits: docs/probe.md. */
+#ifndef BV_PROBE_PLAN_H
+#define BV_PROBE_PLAN_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define PLAN_MAX_BYTES (256u * 1024u)
+#define PLAN_MAX_PROBES 4096
+#define PLAN_ID_MAX 32
+#define PLAN_RUN_MAX 32
+#define PLAN_QNAME_MAX 253
+#define PLAN_DEADLINE_MAX_MS 120000
+
+enum probe_kind { PROBE_TCP, PROBE_UDP, PROBE_DNS_UDP, PROBE_DNS_TCP };
+
+struct plan_probe {
+	char id[PLAN_ID_MAX + 1];
+	enum probe_kind kind;
+	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port set */
+	socklen_t addr_len;
+	char qname[PLAN_QNAME_MAX + 1]; /* DNS kinds only */
+};
+
+struct plan {
+	char run[PLAN_RUN_MAX + 1];
+	unsigned deadline_ms;
+	struct plan_probe *probes;
+	size_t n_probes;
+};
+
+/* Parse text[0..len). 0 on success; -1 with a message in err (errlen bytes) naming the
+ * line. The plan must end with "end N" where N is the number of probes. */
+int plan_parse(const char *text, size_t len, struct plan *out, char *err, size_t errlen);
+void plan_free(struct plan *p);
+
+const char *probe_kind_name(enum probe_kind k);
+
+/* Token rules shared with the report: [A-Za-z0-9._-]{1,max}. */
+int plan_token_ok(const char *s, size_t max);
+
+#endif

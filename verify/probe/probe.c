@@ -1,0 +1,321 @@
+/* probe.c - bottle-probe: run a probe plan inside the guest and report what happened.
+ * Every probe starts at once (non-blocking sockets, one epoll loop) and the whole run
+ * ends at the plan's deadline whatever the network does. The guest is where an attacker
+ * lives, so this program only reports: the host's sinks decide (docs/probe.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "plan.h"
+
+enum { EXIT_USAGE = 64, EXIT_BADPLAN = 65, EXIT_INTERNAL = 70 };
+enum slot_state { ST_CONNECTING, ST_WAITING, ST_DONE };
+
+struct slot {
+	const struct plan_probe *p;
+	int fd;
+	enum slot_state st;
+	const char *outcome;
+	int err;
+	long long t0, t1;
+	size_t rx;
+	int rcode;
+	unsigned char query[DNS_QUERY_MAX];
+	int qlen;
+	unsigned char in[DNS_QUERY_MAX + 2];
+	size_t inlen;
+};
+
+static long long now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *errno_outcome(int e)
+{
+	switch (e) {
+	case ECONNREFUSED: return "refused";
+	case EACCES:
+	case EPERM: return "denied";
+	case EHOSTUNREACH:
+	case ENETUNREACH: return "unreachable";
+	case ETIMEDOUT: return "timeout";
+	default: return "error";
+	}
+}
+
+static void finish(struct slot *s, const char *outcome, int err)
+{
+	if (s->st == ST_DONE)
+		return;
+	s->st = ST_DONE;
+	s->outcome = outcome;
+	s->err = err;
+	s->t1 = now_us();
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+static int is_dns(const struct slot *s)
+{
+	return s->p->kind == PROBE_DNS_UDP || s->p->kind == PROBE_DNS_TCP;
+}
+
+static int is_stream(const struct slot *s)
+{
+	return s->p->kind == PROBE_TCP || s->p->kind == PROBE_DNS_TCP;
+}
+
+/* The first payload: the nonce line, or the DNS query (length-prefixed over TCP). */
+static size_t payload(const struct slot *s, const char *run, unsigned char *buf, size_t cap)
+{
+	if (!is_dns(s))
+		return (size_t)snprintf((char *)buf, cap, "BV1 %s %s\n", run, s->p->id);
+	size_t off = s->p->kind == PROBE_DNS_TCP ? 2 : 0;
+	memcpy(buf + off, s->query, (size_t)s->qlen);
+	if (off) {
+		buf[0] = (unsigned char)(s->qlen >> 8);
+		buf[1] = (unsigned char)s->qlen;
+	}
+	return off + (size_t)s->qlen;
+}
+
+static void send_first(struct slot *s, const char *run, int ep)
+{
+	unsigned char buf[DNS_QUERY_MAX + 2 + 128];
+	size_t n = payload(s, run, buf, sizeof buf);
+	ssize_t w = send(s->fd, buf, n, MSG_NOSIGNAL);
+	if (w < 0) {
+		finish(s, errno_outcome(errno), errno);
+		return;
+	}
+	/* A connected stream is already evidence of reachability; a datagram is only sent. */
+	s->outcome = is_stream(s) ? "connected" : "sent";
+	s->st = ST_WAITING;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = s };
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev) < 0)
+		finish(s, "error", errno);
+}
+
+static void start(struct slot *s, const char *run, int ep)
+{
+	int type = is_stream(s) ? SOCK_STREAM : SOCK_DGRAM;
+	s->t0 = now_us();
+	s->rcode = -1;
+	s->fd = socket(s->p->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		finish(s, "error", errno);
+		return;
+	}
+	if (is_dns(s) && (s->qlen = dns_build_query((uint16_t)(s->t0 ^ (s->t0 >> 16)), s->p->qname,
+						      s->query, sizeof s->query)) < 0) {
+		finish(s, "error", EINVAL);
+		return;
+	}
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+		finish(s, "error", errno);
+		return;
+	}
+	int r = connect(s->fd, (const struct sockaddr *)&s->p->addr, s->p->addr_len);
+	if (r < 0 && errno != EINPROGRESS)
+		finish(s, errno_outcome(errno), errno);
+	else if (r == 0)
+		send_first(s, run, ep);
+}
+
+static void on_writable(struct slot *s, const char *run, int ep)
+{
+	int e = 0;
+	socklen_t len = sizeof e;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		e = errno;
+	if (e)
+		finish(s, errno_outcome(e), e);
+	else
+		send_first(s, run, ep);
+}
+
+/* DNS over TCP: the answer is complete once its 2-byte length is satisfied. */
+static void dns_tcp_data(struct slot *s)
+{
+	if (s->inlen < 2)
+		return;
+	size_t want = (size_t)s->in[0] << 8 | s->in[1];
+	if (want + 2 > sizeof s->in) {
+		finish(s, "bad-answer", 0);
+		return;
+	}
+	if (s->inlen < want + 2)
+		return;
+	struct dns_answer a;
+	if (dns_parse_answer(s->in + 2, want, s->query, (size_t)s->qlen, &a) < 0) {
+		finish(s, "bad-answer", 0);
+		return;
+	}
+	s->rcode = a.rcode;
+	finish(s, "answered", 0);
+}
+
+static void on_readable(struct slot *s)
+{
+	unsigned char buf[512];
+	ssize_t n = recv(s->fd, buf, sizeof buf, 0);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			finish(s, s->rx || is_stream(s) ? s->outcome : errno_outcome(errno), errno);
+		return;
+	}
+	s->rx += (size_t)n;
+	if (n == 0) {
+		finish(s, s->outcome, 0);
+	} else if (s->p->kind == PROBE_DNS_TCP) {
+		size_t keep = sizeof s->in - s->inlen < (size_t)n ? sizeof s->in - s->inlen : (size_t)n;
+		memcpy(s->in + s->inlen, buf, keep);
+		s->inlen += keep;
+		dns_tcp_data(s);
+	} else if (s->p->kind == PROBE_DNS_UDP) {
+		struct dns_answer a;
+		if (dns_parse_answer(buf, (size_t)n, s->query, (size_t)s->qlen, &a) == 0) {
+			s->rcode = a.rcode;
+			finish(s, "answered", 0);
+		} /* else: not our answer; keep waiting (a spoof must not end the probe) */
+	} else if (s->p->kind == PROBE_UDP) {
+		finish(s, "replied", 0);
+	} else if (s->rx >= 256) {
+		finish(s, "connected", 0);
+	}
+}
+
+static void handle(struct slot *s, unsigned events, const char *run, int ep)
+{
+	if (s->st == ST_DONE)
+		return;
+	if (s->st == ST_CONNECTING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		on_writable(s, run, ep);
+	else if (s->st == ST_WAITING && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+		on_readable(s);
+}
+
+static size_t pending(const struct slot *slots, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += slots[i].st != ST_DONE;
+	return k;
+}
+
+/* Run until every probe is done or the deadline passes; what is left then timed out
+ * (a connected stream that got no reply stays "connected"). */
+static int run_all(struct slot *slots, size_t n, const struct plan *plan)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -1;
+	long long deadline = now_us() + (long long)plan->deadline_ms * 1000;
+	for (size_t i = 0; i < n; i++)
+		start(&slots[i], plan->run, ep);
+	struct epoll_event evs[256];
+	while (pending(slots, n) > 0) {
+		long long left = deadline - now_us();
+		if (left <= 0)
+			break;
+		int k = epoll_wait(ep, evs, 256, (int)((left + 999) / 1000));
+		if (k < 0 && errno != EINTR) {
+			close(ep);
+			return -1;
+		}
+		for (int i = 0; i < k; i++)
+			handle(evs[i].data.ptr, evs[i].events, plan->run, ep);
+	}
+	for (size_t i = 0; i < n; i++)
+		finish(&slots[i], slots[i].st == ST_WAITING && is_stream(&slots[i]) ? "connected"
+											: "timeout",
+		       slots[i].st == ST_DONE ? slots[i].err : ETIMEDOUT);
+	close(ep);
+	return 0;
+}
+
+static void print_report(const struct plan *plan, const struct slot *slots, size_t n)
+{
+	printf("BV-REPORT 1 run %s\n", plan->run);
+	for (size_t i = 0; i < n; i++) {
+		const struct slot *s = &slots[i];
+		char rc[16] = "-";
+		if (s->rcode >= 0)
+			snprintf(rc, sizeof rc, "%d", s->rcode);
+		printf("result %s %s %s errno=%d us=%lld rx=%zu rcode=%s\n", s->p->id,
+		       probe_kind_name(s->p->kind), s->outcome, s->err, s->t1 - s->t0, s->rx, rc);
+	}
+	printf("end %zu\n", n);
+}
+
+static int read_all(FILE *f, char **out, size_t *len)
+{
+	size_t cap = PLAN_MAX_BYTES + 1;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	size_t n = fread(buf, 1, cap, f);
+	if (ferror(f) || n == cap) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Enough descriptors for one socket per probe. */
+static void raise_nofile(size_t need)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need + 16) {
+		rl.rlim_cur = rl.rlim_max < need + 16 ? rl.rlim_max : need + 16;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fputs("usage: bottle-probe PLAN|-   (docs/probe.md)\n", stderr);
+		return EXIT_USAGE;
+	}
+	FILE *f = strcmp(argv[1], "-") ? fopen(argv[1], "re") : stdin;
+	char *text = NULL, err[160] = "";
+	size_t len = 0;
+	struct plan plan;
+	if (!f || read_all(f, &text, &len) < 0) {
+		fprintf(stderr, "bottle-probe: cannot read the plan (at most %u bytes)\n", PLAN_MAX_BYTES);
+		return EXIT_BADPLAN;
+	}
+	if (plan_parse(text, len, &plan, err, sizeof err) < 0) {
+		fprintf(stderr, "bottle-probe: %s\n", err);
+		return EXIT_BADPLAN;
+	}
+	free(text);
+	struct slot *slots = calloc(plan.n_probes ? plan.n_probes : 1, sizeof *slots);
+	if (!slots)
+		return EXIT_INTERNAL;
+	for (size_t i = 0; i < plan.n_probes; i++)
+		slots[i] = (struct slot){ .p = &plan.probes[i], .fd = -1, .rcode = -1 };
+	raise_nofile(plan.n_probes);
+	if (run_all(slots, plan.n_probes, &plan) < 0)
+		return EXIT_INTERNAL;
+	print_report(&plan, slots, plan.n_probes);
+	int rc = fflush(stdout) == 0 ? 0 : EXIT_INTERNAL;
+	free(slots);
+	plan_free(&plan);
+	return rc;
+}

@@ -1,0 +1,84 @@
+/* The probe plan format: what parses, what is refused. */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "plan.h"
+
+static int parse(const char *s, struct plan *p)
+{
+	char err[160];
+	return plan_parse(s, strlen(s), p, err, sizeof err);
+}
+
+#define HEAD "BV-PLAN 1\nrun r1 deadline_ms 500\n"
+
+Test(plan, parses_every_kind_and_family)
+{
+	struct plan p;
+	cr_assert_eq(parse(HEAD "probe a tcp 127.0.0.1 80\nprobe b udp ::1 53\n"
+			   "probe c dns-udp 127.0.0.1 53 c.r1.exfil.test\n"
+			   "probe d dns-tcp ::ffff:127.0.0.1 53 d.r1.exfil.test\nend 4\n", &p), 0);
+	cr_assert_eq(p.n_probes, 4);
+	cr_assert_str_eq(p.run, "r1");
+	cr_assert_eq(p.deadline_ms, 500);
+	cr_assert_eq(p.probes[0].kind, PROBE_TCP);
+	cr_assert_eq(p.probes[1].addr.ss_family, AF_INET6);
+	cr_assert_str_eq(p.probes[3].qname, "d.r1.exfil.test");
+	plan_free(&p);
+}
+
+Test(plan, end_must_match_the_count)
+{
+	struct plan p;
+	cr_assert_eq(parse(HEAD "probe a tcp 127.0.0.1 80\nend 2\n", &p), -1);
+	plan_free(&p);
+}
+
+Test(plan, refuses_truncation_and_trailing_bytes)
+{
+	struct plan p;
+	cr_assert_eq(parse(HEAD "probe a tcp 127.0.0.1 80\n", &p), -1);
+	plan_free(&p);
+	cr_assert_eq(parse(HEAD "probe a tcp 127.0.0.1 80\nend 1", &p), -1);
+	plan_free(&p);
+	cr_assert_eq(parse(HEAD "end 0\nprobe a tcp 127.0.0.1 80\n", &p), -1);
+	plan_free(&p);
+}
+
+Test(plan, refuses_bad_fields)
+{
+	const char *bad[] = {
+		HEAD "probe a tcp 127.0.0.1 0\nend 1\n",         HEAD "probe a tcp 127.0.0.1 65536\nend 1\n",
+		HEAD "probe a tcp localhost 80\nend 1\n",        HEAD "probe a/b tcp 127.0.0.1 80\nend 1\n",
+		HEAD "probe a icmp 127.0.0.1 80\nend 1\n",       HEAD "probe a dns-udp 127.0.0.1 53\nend 1\n",
+		HEAD "probe a dns-udp 127.0.0.1 53 a..b\nend 1\n", HEAD "probe a tcp 127.0.0.1 80 x\nend 1\n",
+		HEAD "probe a tcp 127.0.0.1 080\nend 1\n",
+		"BV-PLAN 2\nrun r deadline_ms 5\nend 0\n",      "BV-PLAN 1\nrun r deadline_ms 0\nend 0\n",
+		"BV-PLAN 1\nrun r deadline_ms 120001\nend 0\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct plan p;
+		cr_assert_eq(parse(bad[i], &p), -1, "accepted: %s", bad[i]);
+		plan_free(&p);
+	}
+}
+
+Test(plan, refuses_a_nul_byte)
+{
+	struct plan p;
+	char err[80];
+	const char s[] = HEAD "end 0\n\0";
+	cr_assert_eq(plan_parse(s, sizeof s - 1, &p, err, sizeof err), -1);
+	plan_free(&p);
+}
+
+Test(plan, error_names_the_line)
+{
+	struct plan p;
+	char err[160];
+	const char *s = HEAD "probe a tcp 127.0.0.1 80\nprobe b tcp nowhere 80\nend 2\n";
+	cr_assert_eq(plan_parse(s, strlen(s), &p, err, sizeof err), -1);
+	cr_assert(strstr(err, "line 4"), "%s", err);
+	plan_free(&p);
+}
