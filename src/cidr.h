@@ -30,7 +30,7 @@ bool cidr_has_host_bits(const struct bv_cidr *c);
 /* The network the prefix really denotes: host bits cleared. */
 void cidr_network(const struct bv_cidr *c, struct bv_cidr *out);
 
-/* Text form "ADDR/N" with the address as written (IPv6 in RFC 5952 form). */
+/* Text form "ADDR/N" with the address as written (IPv6 as inet_ntop prints it). */
 void cidr_format(const struct bv_cidr *c, char buf[CIDR_TEXT_MAX]);
 
 /* Text form of the network ("127.0.0.16/28" for "127.0.0.17/28"). */

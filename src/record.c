@@ -98,6 +98,9 @@ int record_cidr_list(const cJSON *list, struct bv_cidr_set *out, struct bv_error
 		return bv_error_set(err, ENODATA, "no CIDR list (null)");
 	if (!cJSON_IsArray(list))
 		return bv_error_set(err, EINVAL, "CIDR list is not a JSON list");
+	/* Set comparison is quadratic; no real allowlist comes near this. */
+	if (cJSON_GetArraySize(list) > RECORD_MAX_CIDRS)
+		return bv_error_set(err, EINVAL, "CIDR list has more than %d entries", RECORD_MAX_CIDRS);
 	const cJSON *item;
 	cJSON_ArrayForEach(item, list) {
 		if (!cJSON_IsString(item))

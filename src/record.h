@@ -35,7 +35,9 @@ const cJSON *record_get(const struct vm_record *rec, const char *key);
 int record_get_u64(const struct vm_record *rec, const char *key, unsigned long long *out,
 		   struct bv_error *err);
 
-/* Strings of a JSON list as CIDR prefixes. -ENODATA for null/absent, -EINVAL for a
+#define RECORD_MAX_CIDRS 1024
+
+/* Strings of a JSON list as CIDR prefixes (at most RECORD_MAX_CIDRS). -ENODATA for null/absent, -EINVAL for a
  * non-list, a non-string entry or an entry smolvm could not parse (err names it). */
 int record_cidr_list(const cJSON *list, struct bv_cidr_set *out, struct bv_error *err);
 
