@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_db.h"
+#include "check_egress.h"
 #include "check_preflight.h"
 #include "cidr.h"
 #include "paths.h"
@@ -25,6 +27,9 @@ struct cli {
 	const char *kvm_device;
 	const char *version_override;
 	const char *platform;
+	const char *policy;
+	const char *netns;
+	const char *probe;
 	const char *expect[MAX_LIST + 1];
 	size_t n_expect;
 	const char *hosts[MAX_LIST + 1];
@@ -42,6 +47,7 @@ static void usage(FILE *f)
 	      "  db NAME --expect CIDR [--expect CIDR ...] [--expect-host NAME ...]\n"
 	      "             [--accept-bypass FIELD ...] [--db PATH] [--data-dir DIR]\n"
 	      "             [--smolvm BIN] [--smolvm-version X.Y.Z]\n"
+	      "  egress --policy FILE --netns NAME|/proc/PID/ns/net [--probe PATH]\n"
 	      "\n"
 	      "common: --platform linux|macos (where smolvm keeps its state)\n"
 	      "TAP 13 on stdout; exit 0 all ok, 1 a finding, 2 error or inconclusive.\n"
@@ -78,6 +84,9 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'k': c->kvm_device = arg; return 0;
 	case 'V': c->version_override = arg; return 0;
 	case 'p': c->platform = arg; return 0;
+	case 'P': c->policy = arg; return 0;
+	case 'N': c->netns = arg; return 0;
+	case 'R': c->probe = arg; return 0;
 	default: return -1;
 	}
 }
@@ -93,6 +102,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "kvm-device", required_argument, NULL, 'k' },
 		{ "smolvm-version", required_argument, NULL, 'V' },
 		{ "platform", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ "policy", required_argument, NULL, 'P' }, { "netns", required_argument, NULL, 'N' },
+		{ "probe", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -174,8 +185,48 @@ static int run_db(const struct cli *c, struct bv_report *r)
 	return rc;
 }
 
+/* bottle-probe beside this binary, unless --probe says otherwise. */
+static char *default_probe(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	char *out = NULL;
+	return asprintf(&out, "%s/bottle-probe", self) < 0 ? NULL : out;
+}
+
+static int run_egress(const struct cli *c, struct bv_report *r)
+{
+	struct policy p = { 0 };
+	struct bv_error err = { 0 };
+	char *probe = c->probe ? strdup(c->probe) : default_probe();
+	int rc = probe ? policy_load(c->policy, &p, &err) : bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)");
+	if (rc == 0) {
+		struct transport t = { .netns = c->netns, .probe = probe };
+		rc = check_egress(r, &p, &t);
+	} else {
+		report_error(r, &err);
+	}
+	policy_free(&p);
+	free(probe);
+	return rc;
+}
+
 static int validate(const struct cli *c)
 {
+	if (strcmp(c->command, "egress") == 0) {
+		if (c->name || !c->policy || !c->netns) {
+			fprintf(stderr, "bottle-verify egress: needs --policy FILE and --netns NAME\n");
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(c->command, "preflight") == 0)
 		return c->name ? -1 : 0;
 	if (strcmp(c->command, "db") == 0) {
@@ -207,6 +258,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(c.command, "preflight") == 0)
 		run_preflight(&c, r);
+	else if (strcmp(c.command, "egress") == 0)
+		run_egress(&c, r);
 	else
 		run_db(&c, r);
 	int code = report_exit_code(r);

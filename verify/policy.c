@@ -1,0 +1,137 @@
+/* policy.c - see policy.h */
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "jsonstrict.h"
+
+static int kind_of(const char *s, enum probe_kind *k)
+{
+	static const char *const names[] = { "tcp", "udp", "dns-udp", "dns-tcp" };
+	for (int i = 0; s && i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*k = (enum probe_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int parse_dest(const cJSON *d, const char *cls, bool control, struct policy_dest *out,
+		      struct bv_error *err)
+{
+	const cJSON *port = cJSON_GetObjectItemCaseSensitive(d, "port");
+	const char *addr = str_of(d, "addr");
+	unsigned char buf[16];
+	memset(out, 0, sizeof *out);
+	out->control = control;
+	if (!plan_token_ok(cls, PLAN_ID_MAX) || kind_of(str_of(d, "proto"), &out->kind) < 0 ||
+	    !addr || strlen(addr) >= sizeof out->addr ||
+	    (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) ||
+	    !cJSON_IsNumber(port) || port->valuedouble < 1 || port->valuedouble > 65535 ||
+	    port->valuedouble != (double)(unsigned)port->valuedouble)
+		return bv_error_set(err, EINVAL, "policy: destination in \"%s\" needs proto (tcp, udp, dns-udp, dns-tcp), addr (an IP literal) and port (1..65535)", cls);
+	snprintf(out->cls, sizeof out->cls, "%s", cls);
+	snprintf(out->addr, sizeof out->addr, "%s", addr);
+	out->port = (unsigned)port->valuedouble;
+	const cJSON *sink = cJSON_GetObjectItemCaseSensitive(d, "sink");
+	out->sink = !cJSON_IsFalse(sink);
+	const char *gap = str_of(d, "accept_gap");
+	if (gap) {
+		out->accept_gap = true;
+		snprintf(out->gap_reason, sizeof out->gap_reason, "%s", gap);
+	}
+	return 0;
+}
+
+static int parse_list(const cJSON *list, const char *cls, bool control, struct policy *p,
+		      struct bv_error *err)
+{
+	const cJSON *d;
+	if (!cJSON_IsArray(list))
+		return bv_error_set(err, EINVAL, "policy: \"%s\" must be a list of destinations", cls);
+	cJSON_ArrayForEach(d, list) {
+		if (p->n_dests >= POLICY_MAX_DESTS)
+			return bv_error_set(err, EINVAL, "policy: more than %d destinations", POLICY_MAX_DESTS);
+		int r = parse_dest(d, cls, control, &p->dests[p->n_dests], err);
+		if (r < 0)
+			return r;
+		p->n_dests++;
+	}
+	return 0;
+}
+
+static int parse_doc(const cJSON *root, struct policy *p, struct bv_error *err)
+{
+	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(root, "deadline_ms");
+	const cJSON *controls = cJSON_GetObjectItemCaseSensitive(root, "controls");
+	const cJSON *denied = cJSON_GetObjectItemCaseSensitive(root, "denied");
+	if (!cJSON_IsNumber(dl) || dl->valuedouble < 1 || dl->valuedouble > PLAN_DEADLINE_MAX_MS)
+		return bv_error_set(err, EINVAL, "policy: deadline_ms must be 1..%d", PLAN_DEADLINE_MAX_MS);
+	p->deadline_ms = (unsigned)dl->valuedouble;
+	int r = parse_list(controls, "control", true, p, err);
+	if (r < 0)
+		return r;
+	if (p->n_dests == 0)
+		return bv_error_set(err, EINVAL, "policy: at least one control (an allowed destination that must be reachable)");
+	if (!cJSON_IsObject(denied))
+		return bv_error_set(err, EINVAL, "policy: \"denied\" must map class names to destination lists");
+	const cJSON *cls;
+	cJSON_ArrayForEach(cls, denied) {
+		if ((r = parse_list(cls, cls->string, false, p, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int policy_parse(const char *text, size_t len, struct policy *out, struct bv_error *err)
+{
+	memset(out, 0, sizeof *out);
+	struct json_top top;
+	int r = jsonstrict_validate((const unsigned char *)text, len, &top, err);
+	json_top_free(&top);
+	if (r < 0)
+		return bv_error_wrap(err, "policy");
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	out->dests = calloc(POLICY_MAX_DESTS, sizeof *out->dests);
+	if (!root || !out->dests)
+		r = bv_error_set(err, ENOMEM, "out of memory");
+	else
+		r = parse_doc(root, out, err);
+	cJSON_Delete(root);
+	return r;
+}
+
+int policy_load(const char *path, struct policy *out, struct bv_error *err)
+{
+	memset(out, 0, sizeof *out);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return bv_error_errno(err, errno, "policy %s", path);
+	char *buf = malloc(JSONSTRICT_MAX_BYTES + 1);
+	size_t n = buf ? fread(buf, 1, JSONSTRICT_MAX_BYTES + 1, f) : 0;
+	fclose(f);
+	if (!buf)
+		return bv_error_set(err, ENOMEM, "out of memory");
+	int r = policy_parse(buf, n, out, err);
+	free(buf);
+	return r < 0 ? bv_error_wrap(err, "%s", path) : 0;
+}
+
+void policy_free(struct policy *p)
+{
+	free(p->dests);
+	p->dests = NULL;
+	p->n_dests = 0;
+}

@@ -1,0 +1,37 @@
+/* policy.h - what an egress run expects of a bottle (docs/policy.md).
+ * Controls (destinations that must be OPEN), denied classes with their destinations,
+ * DNS expectations, and the run's deadline. Each destination gets a host-side sink. */
+#ifndef BV_POLICY_H
+#define BV_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "probe/plan.h"
+
+#define POLICY_MAX_DESTS 1024
+
+struct policy_dest {
+	char cls[PLAN_ID_MAX + 1]; /* class id ("control" for controls) */
+	bool control;
+	enum probe_kind kind;
+	char addr[64];
+	unsigned port;
+	bool sink;       /* bind a recording sink at addr:port on the host side */
+	bool accept_gap; /* a known, accepted gap (e.g. smolvm's DNS carve-out): TODO */
+	char gap_reason[160];
+};
+
+struct policy {
+	unsigned deadline_ms;
+	struct policy_dest *dests;
+	size_t n_dests;
+};
+
+/* Parse the JSON text strictly (jsonstrict first). -EINVAL with err naming the field. */
+int policy_parse(const char *text, size_t len, struct policy *out, struct bv_error *err);
+int policy_load(const char *path, struct policy *out, struct bv_error *err);
+void policy_free(struct policy *p);
+
+#endif

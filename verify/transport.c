@@ -1,0 +1,117 @@
+/* transport.c - see transport.h */
+#include "transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUT_MAX (1u << 20)
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* In the child: enter the namespace, wire stdin/stdout/stderr, exec. Exit codes 120-122
+ * say which step failed; they are outside bottle-probe's own (0, 64, 65, 70). */
+static void __attribute__((noreturn)) child(const struct transport *t, int in_fd, int out_w, int err_w)
+{
+	char path[512];
+	if (t->netns[0] == '/')
+		snprintf(path, sizeof path, "%s", t->netns);
+	else
+		snprintf(path, sizeof path, "/run/netns/%s", t->netns);
+	int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
+		_exit(120);
+	if (dup2(in_fd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+		_exit(121);
+	char *argv[] = { (char *)t->probe, (char *)"-", NULL };
+	char *envp[] = { NULL };
+	execve(t->probe, argv, envp);
+	_exit(122);
+}
+
+static int drain(int fd, char *buf, size_t *len, size_t cap)
+{
+	char tmp[4096];
+	ssize_t n = read(fd, tmp, sizeof tmp);
+	if (n <= 0)
+		return n == 0 || (errno != EAGAIN && errno != EINTR) ? 1 : 0;
+	size_t keep = *len + (size_t)n > cap ? cap - *len : (size_t)n;
+	memcpy(buf + *len, tmp, keep);
+	*len += keep;
+	return 0;
+}
+
+static int collect(int out_r, int err_r, struct spawn_result *res, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	int open_fds = 2;
+	struct pollfd p[2] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 } };
+	while (open_fds > 0) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return 1;
+		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			int done = i == 0 ? drain(p[i].fd, res->out, &res->out_len, OUT_MAX)
+					  : drain(p[i].fd, res->errout, &res->errout_len, 65536);
+			if (done) {
+				p[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	return 0;
+}
+
+int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len,
+			int timeout_ms, struct spawn_result *res, struct bv_error *err)
+{
+	int out[2], errp[2];
+	memset(res, 0, sizeof *res);
+	res->out = calloc(1, OUT_MAX + 1);
+	res->errout = calloc(1, 65536 + 1);
+	int in = memfd_create("bv-plan", MFD_CLOEXEC);
+	if (!res->out || !res->errout || in < 0)
+		return bv_error_set(err, ENOMEM, "transport set-up");
+	if (write(in, plan, plan_len) != (ssize_t)plan_len || lseek(in, 0, SEEK_SET) < 0 ||
+	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		close(in);
+		return bv_error_errno(err, errno, "transport set-up");
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		child(t, in, out[1], errp[1]);
+	close(in), close(out[1]), close(errp[1]);
+	if (pid < 0) {
+		close(out[0]), close(errp[0]);
+		return bv_error_errno(err, errno, "fork the probe");
+	}
+	int timed_out = collect(out[0], errp[0], res, timeout_ms);
+	close(out[0]), close(errp[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	res->timed_out = timed_out == 1;
+	res->exited = WIFEXITED(st);
+	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
+	return 0;
+}
