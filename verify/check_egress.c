@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "probe_report.h"
 #include "sink.h"
 #include "verdict.h"
@@ -115,7 +116,7 @@ static void probe_and_read(struct egress_run *e, const struct transport *t, cons
 		snprintf(e->report_err, sizeof e->report_err,
 			 "the probe did not complete (%s %d%s): %.200s", res.exited ? "exit" : "signal",
 			 res.status, res.timed_out ? ", killed at the deadline" : "", res.errout);
-	else if (probe_report_parse(res.out, res.out_len, &e->plan, e->results, &err) < 0)
+	else if (probe_report_parse_confined(res.out, res.out_len, &e->plan, e->results, &err) < 0)
 		snprintf(e->report_err, sizeof e->report_err, "%s", err.msg);
 	else
 		e->report_ok = true;
