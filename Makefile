@@ -23,7 +23,7 @@ TEST_SRC   := $(wildcard src/tests/test_*.c verify/tests/test_*.c verify/probe/t
 TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize clean
+.PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize bench clean
 
 all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
@@ -110,6 +110,10 @@ fuzz-smoke: $(FUZZ_BIN)
 	  $$f -max_total_time=$${FUZZ_SMOKE_TIME:-5} -max_len=65536 $(BUILD)/corpus/$$n fixtures/corpus/$$n 2>$(BUILD)/$$n.fuzz.log || \
 	  { tail -40 $(BUILD)/$$n.fuzz.log; exit 1; }; \
 	  echo "fuzz $$n: $$(grep -E '^Done [0-9]+ runs' $(BUILD)/$$n.fuzz.log)"; done
+
+# Speed goals live here, not in timed unit tests (docs/performance.md).
+bench: all
+	BV_BUILD=$(abspath $(BUILD)) bench/egress-sweep.sh
 
 # ASan + UBSan build of everything, then the unit and integration lanes on it.
 sanitize:
