@@ -30,6 +30,7 @@ struct cli {
 	const char *policy;
 	const char *netns;
 	const char *probe;
+	const char *machine;
 	const char *expect[MAX_LIST + 1];
 	size_t n_expect;
 	const char *hosts[MAX_LIST + 1];
@@ -47,7 +48,8 @@ static void usage(FILE *f)
 	      "  db NAME --expect CIDR [--expect CIDR ...] [--expect-host NAME ...]\n"
 	      "             [--accept-bypass FIELD ...] [--db PATH] [--data-dir DIR]\n"
 	      "             [--smolvm BIN] [--smolvm-version X.Y.Z]\n"
-	      "  egress --policy FILE --netns NAME|/proc/PID/ns/net [--probe PATH]\n"
+	      "  egress --policy FILE (--netns NAME|/proc/PID/ns/net | --machine NAME)\n"
+	      "             [--probe PATH] [--smolvm BIN]\n"
 	      "\n"
 	      "common: --platform linux|macos (where smolvm keeps its state)\n"
 	      "TAP 13 on stdout; exit 0 all ok, 1 a finding, 2 error or inconclusive.\n"
@@ -87,6 +89,7 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'P': c->policy = arg; return 0;
 	case 'N': c->netns = arg; return 0;
 	case 'R': c->probe = arg; return 0;
+	case 'M': c->machine = arg; return 0;
 	default: return -1;
 	}
 }
@@ -103,7 +106,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "smolvm-version", required_argument, NULL, 'V' },
 		{ "platform", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
 		{ "policy", required_argument, NULL, 'P' }, { "netns", required_argument, NULL, 'N' },
-		{ "probe", required_argument, NULL, 'R' },
+		{ "probe", required_argument, NULL, 'R' }, { "machine", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -208,7 +211,9 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 	char *probe = c->probe ? strdup(c->probe) : default_probe();
 	int rc = probe ? policy_load(c->policy, &p, &err) : bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)");
 	if (rc == 0) {
-		struct transport t = { .netns = c->netns, .probe = probe };
+		struct transport t = { .kind = c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
+				       .netns = c->netns, .machine = c->machine,
+				       .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe };
 		rc = check_egress(r, &p, &t);
 	} else {
 		report_error(r, &err);
@@ -221,8 +226,8 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 static int validate(const struct cli *c)
 {
 	if (strcmp(c->command, "egress") == 0) {
-		if (c->name || !c->policy || !c->netns) {
-			fprintf(stderr, "bottle-verify egress: needs --policy FILE and --netns NAME\n");
+		if (c->name || !c->policy || !c->netns == !c->machine) {
+			fprintf(stderr, "bottle-verify egress: needs --policy FILE and one of --netns NS or --machine NAME\n");
 			return -1;
 		}
 		return 0;

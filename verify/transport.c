@@ -2,6 +2,7 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -80,8 +81,8 @@ static int collect(int out_r, int err_r, struct spawn_result *res, int timeout_m
 	return 0;
 }
 
-int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len,
-			int timeout_ms, struct spawn_result *res, struct bv_error *err)
+static int run_netns(const struct transport *t, const char *plan, size_t plan_len,
+		     int timeout_ms, struct spawn_result *res, struct bv_error *err)
 {
 	int out[2], errp[2];
 	memset(res, 0, sizeof *res);
@@ -114,4 +115,59 @@ int transport_run_probe(const struct transport *t, const char *plan, size_t plan
 	res->exited = WIFEXITED(st);
 	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
 	return 0;
+}
+
+/* One smolvm command; its failure (any status but 0) is a transport error. */
+static int smolvm_step(char *const argv[], struct bv_error *err)
+{
+	struct spawn_result r;
+	int rc = spawn_capture(argv, 60000, 4096, &r, err);
+	if (rc == 0 && (r.timed_out || !r.exited || r.status != 0))
+		rc = bv_error_set(err, EIO, "%s %s %s failed (%s %d): %.200s", argv[0], argv[1], argv[2],
+				  r.timed_out ? "timed out" : r.exited ? "exit" : "signal", r.status, r.errout);
+	spawn_result_free(&r);
+	return rc;
+}
+
+#define GUEST_PROBE "/tmp/bottle-probe"
+#define GUEST_PLAN "/tmp/bottle-probe.plan"
+
+static int run_smolvm(const struct transport *t, const char *plan, size_t plan_len,
+		      int timeout_ms, struct spawn_result *res, struct bv_error *err)
+{
+	char tmpl[] = "/tmp/bv-plan.XXXXXX", probe_dst[300], plan_dst[300], ok[8];
+	int fd = mkstemp(tmpl);
+	if (fd < 0)
+		return bv_error_errno(err, errno, "plan file");
+	bool wrote = write(fd, plan, plan_len) == (ssize_t)plan_len;
+	close(fd);
+	snprintf(probe_dst, sizeof probe_dst, "%s:%s", t->machine, GUEST_PROBE);
+	snprintf(plan_dst, sizeof plan_dst, "%s:%s", t->machine, GUEST_PLAN);
+	snprintf(ok, sizeof ok, "%d", TRANSPORT_OK_EXIT);
+	char *cp_probe[] = { (char *)t->smolvm, "machine", "cp", (char *)t->probe, probe_dst, NULL };
+	char *cp_plan[] = { (char *)t->smolvm, "machine", "cp", tmpl, plan_dst, NULL };
+	char *exec[] = { (char *)t->smolvm, "machine", "exec", "--name", (char *)t->machine, "--",
+			 GUEST_PROBE, "--ok-exit", ok, GUEST_PLAN, NULL };
+	int rc = wrote ? 0 : bv_error_errno(err, errno, "write the plan file");
+	if (rc == 0)
+		rc = smolvm_step(cp_probe, err);
+	if (rc == 0)
+		rc = smolvm_step(cp_plan, err);
+	unlink(tmpl);
+	if (rc == 0)
+		rc = spawn_capture(exec, timeout_ms, 1u << 20, res, err);
+	/* Only the sentinel means "the probe ran to the end"; 0, 1 and 124 are smolvm's. */
+	if (rc == 0 && res->exited && res->status == TRANSPORT_OK_EXIT)
+		res->status = 0;
+	else if (rc == 0 && res->exited && res->status == 0)
+		res->status = 125;
+	return rc;
+}
+
+int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len,
+			int timeout_ms, struct spawn_result *res, struct bv_error *err)
+{
+	if (t->kind == TRANSPORT_SMOLVM)
+		return run_smolvm(t, plan, plan_len, timeout_ms, res, err);
+	return run_netns(t, plan, plan_len, timeout_ms, res, err);
 }

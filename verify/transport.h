@@ -1,7 +1,7 @@
 /* transport.h - how the probe gets into a bottle and its report gets out.
- * netns: run bottle-probe inside a network namespace (a name under /run/netns or a
- * /proc/PID/ns/net path) with the plan on stdin; the caller stays in its own namespace,
- * where the sinks listen. No shell: fork, setns, execve. */
+ * netns: run bottle-probe in a network namespace (setns + execve, plan on stdin).
+ * smolvm: `machine cp` the probe and the plan in, `machine exec` it with a sentinel exit
+ * code. The caller stays where the sinks listen. No shell anywhere. */
 #ifndef BV_TRANSPORT_H
 #define BV_TRANSPORT_H
 
@@ -10,9 +10,18 @@
 #include "error.h"
 #include "proc.h"
 
+enum transport_kind { TRANSPORT_NETNS, TRANSPORT_SMOLVM };
+
+/* bottle-probe's exit status on success under the smolvm transport: never 0, 1 or 124,
+ * which smolvm uses for itself. */
+#define TRANSPORT_OK_EXIT 77
+
 struct transport {
-	const char *netns; /* "NAME" (under /run/netns) or an absolute ns path */
-	const char *probe; /* host path of the bottle-probe binary */
+	enum transport_kind kind;
+	const char *netns;   /* netns: "NAME" (under /run/netns) or an absolute ns path */
+	const char *smolvm;  /* smolvm: the smolvm binary */
+	const char *machine; /* smolvm: the machine name */
+	const char *probe;   /* host path of the bottle-probe binary */
 };
 
 /* Run the probe with plan on stdin; capture up to 1 MiB of stdout and 64 KiB of stderr;

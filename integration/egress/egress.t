@@ -9,38 +9,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null || ! command -v ip >/dev/n
 	echo "1..0 # SKIP needs root with ip and nft (named network namespaces)"; exit 0
 fi
 plan 16
-H=bvh$$ G=bvg$$
-cleanup() { ip netns del "$H" 2>/dev/null; ip netns del "$G" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-ip netns add "$H" && ip netns add "$G"
-ip link add "vh$$" netns "$H" type veth peer name "vg$$" netns "$G"
-ip -n "$H" link set lo up
-ip -n "$H" addr add 192.0.2.1/24 dev "vh$$"
-ip -n "$H" link set "vh$$" up
-ip -n "$H" addr add 198.51.100.1/32 dev lo
-ip -n "$H" addr add 198.51.100.53/32 dev lo
-ip -n "$G" link set lo up
-ip -n "$G" addr add 192.0.2.2/24 dev "vg$$"
-ip -n "$G" link set "vg$$" up
-ip -n "$G" route add default via 192.0.2.1
-sleep 1 # let the veth settle (DAD, carrier)
-
-confine() { # confine [extra nft rule]: only the control may leave the guest
-	ip netns exec "$G" nft -f - <<NFT
-flush ruleset
-table inet bottle {
-	chain out {
-		type filter hook output priority 0; policy accept;
-		oif lo accept
-		ip daddr 192.0.2.1 tcp dport 7001 accept
-		$1
-		meta l4proto tcp reject with tcp reset
-		drop
-	}
-}
-NFT
-}
-open_all() { ip netns exec "$G" nft flush ruleset; }
+. "$(dirname "$0")/topology.sh"
 verify() { # policy [probe] -> $T/out.json, $rc
 	ip netns exec "$H" "$BV" --format json egress --policy "$top/fixtures/policies/$1" --netns "$G" \
 		${2:+--probe "$2"} >"$T/out.json" 2>"$T/err"

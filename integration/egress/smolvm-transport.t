@@ -1,0 +1,42 @@
+#!/bin/sh
+# The smolvm transport (machine cp + machine exec, sentinel exit code) against a fake
+# smolvm that runs the probe in this test's guest namespace. smolvm's own failures (exit 1,
+# exit 124, or exit 0 without the probe having run) must come out inconclusive, never ok.
+. "$(dirname "$0")/../lib.sh"
+if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null || ! command -v ip >/dev/null; then
+	if [ "${BOTTLE_VERIFY_MUST_RUN:-}" = 1 ]; then plan 1; not_ok "root, ip and nft available (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1; fi
+	echo "1..0 # SKIP needs root with ip and nft (named network namespaces)"; exit 0
+fi
+plan 9
+. "$(dirname "$0")/topology.sh"
+export FAKE_SMOLVM_ROOT="$T/vms" FAKE_NETNS="$G"
+verify() { # -> $T/out.json, $rc
+	ip netns exec "$H" env FAKE_SMOLVM_MODE="${MODE:-}" FAKE_SMOLVM_ROOT="$FAKE_SMOLVM_ROOT" FAKE_NETNS="$G" \
+		"$BV" --format json egress --policy "$top/fixtures/policies/sim-egress.json" \
+		--machine bottle --smolvm "$top/fixtures/fake-smolvm-transport" >"$T/out.json" 2>"$T/err"
+	rc=$?
+}
+is() { got=$(status_of "$T/out.json" "$2"); [ "$got" = "$3" ] && ok "$1" || not_ok "$1" "got $got" "$(cat "$T/err")"; }
+
+confine
+verify
+is "confined bottle over smolvm exec: control OPEN" egress.control ok
+is "confined bottle over smolvm exec: public denied" egress.denied.public ok
+[ $rc = 0 ] && ok "confined: exit 0" || not_ok "confined: exit 0" "rc=$rc"
+[ -x "$T/vms/bottle/tmp/bottle-probe" ] && ok "the probe was copied in with machine cp" || not_ok "the probe was copied in with machine cp"
+
+open_all
+verify
+is "unconfined bottle over smolvm exec: public not ok" egress.denied.public not_ok
+
+confine
+for MODE in error timeout liar0; do
+	verify
+	if [ "$(status_of "$T/out.json" egress.denied.public)" = inconclusive ] && [ $rc = 2 ]; then
+		ok "smolvm $MODE: inconclusive, exit 2"
+	else
+		not_ok "smolvm $MODE: inconclusive, exit 2" "rc=$rc $(status_of "$T/out.json" egress.denied.public)"
+	fi
+done
+MODE=
+grep -q 'probe did not complete' "$T/out.json" && ok "the YAML says the probe did not complete" || not_ok "the YAML says the probe did not complete"
