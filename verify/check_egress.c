@@ -40,11 +40,11 @@ static int spec_of(const struct policy_dest *d, struct sink_spec *s)
 	s->kind = sink_kind_of(d->kind);
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&s->addr;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&s->addr;
-	if (inet_pton(AF_INET, d->addr, &v4->sin_addr) == 1) {
+	if (inet_pton(AF_INET, d->sink_addr, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((unsigned short)d->port);
 		s->addr_len = sizeof *v4;
-	} else if (inet_pton(AF_INET6, d->addr, &v6->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, d->sink_addr, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = htons((unsigned short)d->port);
 		s->addr_len = sizeof *v6;

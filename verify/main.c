@@ -31,6 +31,7 @@ struct cli {
 	const char *netns;
 	const char *probe;
 	const char *machine;
+	const char *allow_dest;
 	const char *expect[MAX_LIST + 1];
 	size_t n_expect;
 	const char *hosts[MAX_LIST + 1];
@@ -50,6 +51,8 @@ static void usage(FILE *f)
 	      "             [--smolvm BIN] [--smolvm-version X.Y.Z]\n"
 	      "  egress --policy FILE (--netns NAME|/proc/PID/ns/net | --machine NAME)\n"
 	      "             [--probe PATH] [--smolvm BIN]\n"
+	      "         --policy builtin --allow-dest PROTO:ADDR:PORT: the built-in policy for a\n"
+	      "         real smolvm bottle (never for tests: it names real-world addresses)\n"
 	      "\n"
 	      "common: --platform linux|macos (where smolvm keeps its state)\n"
 	      "TAP 13 on stdout; exit 0 all ok, 1 a finding, 2 error or inconclusive.\n"
@@ -90,6 +93,7 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'N': c->netns = arg; return 0;
 	case 'R': c->probe = arg; return 0;
 	case 'M': c->machine = arg; return 0;
+	case 'A': c->allow_dest = arg; return 0;
 	default: return -1;
 	}
 }
@@ -107,6 +111,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "platform", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
 		{ "policy", required_argument, NULL, 'P' }, { "netns", required_argument, NULL, 'N' },
 		{ "probe", required_argument, NULL, 'R' }, { "machine", required_argument, NULL, 'M' },
+		{ "allow-dest", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -209,7 +214,9 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 	struct policy p = { 0 };
 	struct bv_error err = { 0 };
 	char *probe = c->probe ? strdup(c->probe) : default_probe();
-	int rc = probe ? policy_load(c->policy, &p, &err) : bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)");
+	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
+		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
+						       : policy_load(c->policy, &p, &err);
 	if (rc == 0) {
 		struct transport t = { .kind = c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
 				       .netns = c->netns, .machine = c->machine,

@@ -45,6 +45,11 @@ static int parse_dest(const cJSON *d, const char *cls, bool control, struct poli
 	snprintf(out->cls, sizeof out->cls, "%s", cls);
 	snprintf(out->addr, sizeof out->addr, "%s", addr);
 	out->port = (unsigned)port->valuedouble;
+	const char *sink_addr = str_of(d, "sink_addr");
+	if (sink_addr && (strlen(sink_addr) >= sizeof out->sink_addr ||
+			  (inet_pton(AF_INET, sink_addr, buf) != 1 && inet_pton(AF_INET6, sink_addr, buf) != 1)))
+		return bv_error_set(err, EINVAL, "policy: sink_addr in \"%s\" must be an IP literal", cls);
+	snprintf(out->sink_addr, sizeof out->sink_addr, "%s", sink_addr ? sink_addr : addr);
 	const cJSON *sink = cJSON_GetObjectItemCaseSensitive(d, "sink");
 	out->sink = !cJSON_IsFalse(sink);
 	const char *gap = str_of(d, "accept_gap");
@@ -101,8 +106,10 @@ int policy_parse(const char *text, size_t len, struct policy *out, struct bv_err
 	struct json_top top;
 	int r = jsonstrict_validate((const unsigned char *)text, len, &top, err);
 	json_top_free(&top);
-	if (r < 0)
-		return bv_error_wrap(err, "policy");
+	if (r < 0) {
+		bv_error_wrap(err, "policy");
+		return r;
+	}
 	cJSON *root = cJSON_ParseWithLength(text, len);
 	out->dests = calloc(POLICY_MAX_DESTS, sizeof *out->dests);
 	if (!root || !out->dests)
@@ -126,7 +133,9 @@ int policy_load(const char *path, struct policy *out, struct bv_error *err)
 		return bv_error_set(err, ENOMEM, "out of memory");
 	int r = policy_parse(buf, n, out, err);
 	free(buf);
-	return r < 0 ? bv_error_wrap(err, "%s", path) : 0;
+	if (r < 0)
+		bv_error_wrap(err, "%s", path);
+	return r;
 }
 
 void policy_free(struct policy *p)

@@ -18,7 +18,9 @@ struct policy_dest {
 	enum probe_kind kind;
 	char addr[64];
 	unsigned port;
-	bool sink;       /* bind a recording sink at addr:port on the host side */
+	bool sink;       /* bind a recording sink on the host side ... */
+	char sink_addr[64]; /* ... at this address (default: addr), same port: smolvm's gateway
+			     * 100.96.0.1:P dials host 127.0.0.1:P, so that is where it lands */
 	bool accept_gap; /* a known, accepted gap (e.g. smolvm's DNS carve-out): TODO */
 	char gap_reason[160];
 };
@@ -31,7 +33,11 @@ struct policy {
 
 /* Parse the JSON text strictly (jsonstrict first). -EINVAL with err naming the field. */
 int policy_parse(const char *text, size_t len, struct policy *out, struct bv_error *err);
+/* path "builtin" loads the built-in policy for a real smolvm bottle (policy_builtin_text),
+ * with control as the one allowed destination ("tcp:ADDR:PORT"). */
 int policy_load(const char *path, struct policy *out, struct bv_error *err);
+int policy_load_builtin(const char *control, struct policy *out, struct bv_error *err);
+extern const char policy_builtin_text[];
 void policy_free(struct policy *p);
 
 #endif
