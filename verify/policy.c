@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,11 @@ static int parse_dest(const cJSON *d, const char *cls, bool control, struct poli
 	unsigned char buf[16];
 	memset(out, 0, sizeof *out);
 	out->control = control;
+	bool resolv = addr && strcmp(addr, "resolv") == 0; /* the guest's own resolver */
 	if (!plan_token_ok(cls, PLAN_ID_MAX) || kind_of(str_of(d, "proto"), &out->kind) < 0 ||
 	    !addr || strlen(addr) >= sizeof out->addr ||
-	    (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) ||
+	    (resolv && out->kind != PROBE_DNS_UDP && out->kind != PROBE_DNS_TCP) ||
+	    (!resolv && inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) ||
 	    !cJSON_IsNumber(port) || port->valuedouble < 1 || port->valuedouble > 65535 ||
 	    port->valuedouble != (double)(unsigned)port->valuedouble)
 		return bv_error_set(err, EINVAL, "policy: destination in \"%s\" needs proto (tcp, udp, dns-udp, dns-tcp), addr (an IP literal) and port (1..65535)", cls);
@@ -51,7 +54,7 @@ static int parse_dest(const cJSON *d, const char *cls, bool control, struct poli
 		return bv_error_set(err, EINVAL, "policy: sink_addr in \"%s\" must be an IP literal", cls);
 	snprintf(out->sink_addr, sizeof out->sink_addr, "%s", sink_addr ? sink_addr : addr);
 	const cJSON *sink = cJSON_GetObjectItemCaseSensitive(d, "sink");
-	out->sink = !cJSON_IsFalse(sink);
+	out->sink = !cJSON_IsFalse(sink) && !resolv; /* no host address to bind for "resolv" */
 	const char *gap = str_of(d, "accept_gap");
 	if (gap) {
 		out->accept_gap = true;

@@ -41,7 +41,10 @@ const char policy_builtin_text[] =
 	"   {\"proto\": \"dns-udp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false},\n"
 	"   {\"proto\": \"dns-tcp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false}],\n"
 	"  \"gateway-dns\": [\n"
-	"   {\"proto\": \"dns-udp\", \"addr\": \"100.96.0.1\", \"port\": 53, \"sink\": false}]\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"100.96.0.1\", \"port\": 53, \"sink\": false}],\n"
+	"  \"guest-resolver-exfil\": [\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"resolv\", \"port\": 53},\n"
+	"   {\"proto\": \"dns-tcp\", \"addr\": \"resolv\", \"port\": 53}]\n"
 	" }}\n";
 
 /* "tcp:ADDR:PORT" (IPv6 in brackets: "tcp:[fd00::1]:80") as a JSON control entry. */

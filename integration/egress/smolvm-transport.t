@@ -7,12 +7,16 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null || ! command -v ip >/dev/n
 	if [ "${BOTTLE_VERIFY_MUST_RUN:-}" = 1 ]; then plan 1; not_ok "root, ip and nft available (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1; fi
 	echo "1..0 # SKIP needs root with ip and nft (named network namespaces)"; exit 0
 fi
-plan 9
+plan 11
 . "$(dirname "$0")/topology.sh"
 export FAKE_SMOLVM_ROOT="$T/vms" FAKE_NETNS="$G"
+# The guest's own resolver (ip netns exec bind-mounts /etc/netns/G/resolv.conf).
+mkdir -p "/etc/netns/$G"
+echo "nameserver 198.51.100.53" >"/etc/netns/$G/resolv.conf"
+trap 'rm -rf "/etc/netns/$G"; cleanup' EXIT
 verify() { # -> $T/out.json, $rc
 	ip netns exec "$H" env FAKE_SMOLVM_MODE="${MODE:-}" FAKE_SMOLVM_ROOT="$FAKE_SMOLVM_ROOT" FAKE_NETNS="$G" \
-		"$BV" --format json egress --policy "$top/fixtures/policies/sim-egress.json" \
+		"$BV" --format json egress --policy "$top/fixtures/policies/${POLICY:-sim-egress.json}" \
 		--machine bottle --smolvm "$top/fixtures/fake-smolvm-transport" >"$T/out.json" 2>"$T/err"
 	rc=$?
 }
@@ -40,3 +44,11 @@ for MODE in error timeout liar0; do
 done
 MODE=
 grep -q 'probe did not complete' "$T/out.json" && ok "the YAML says the probe did not complete" || not_ok "the YAML says the probe did not complete"
+
+POLICY=sim-egress-resolv.json
+confine
+verify
+is "a nonce lookup through the guest's resolver, confined: denied" egress.denied.guest-resolver-exfil ok
+confine "udp dport 53 accept"
+verify
+is "a nonce lookup through the guest's resolver, carve-out: not ok" egress.denied.guest-resolver-exfil not_ok

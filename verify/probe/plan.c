@@ -104,8 +104,18 @@ static int parse_probe(char **w, int nw, struct plan_probe *p)
 	if (nw < 5 || !plan_token_ok(w[1], PLAN_ID_MAX) || kind_of(w[2], &p->kind) < 0)
 		return -1;
 	int dns = p->kind == PROBE_DNS_UDP || p->kind == PROBE_DNS_TCP;
-	if (nw != (dns ? 6 : 5) || parse_addr(w[3], w[4], p) < 0)
+	if (nw != (dns ? 6 : 5))
 		return -1;
+	if (dns && strcmp(w[3], "resolv") == 0) {
+		unsigned pt;
+		if (parse_uint(w[4], 65535, &pt) < 0 || pt == 0)
+			return -1;
+		p->use_resolv = 1;
+		p->addr.ss_family = AF_INET; /* placeholder until the guest reads resolv.conf */
+		((struct sockaddr_in *)&p->addr)->sin_port = htons((unsigned short)pt);
+	} else if (parse_addr(w[3], w[4], p) < 0) {
+		return -1;
+	}
 	if (dns && !qname_ok(w[5]))
 		return -1;
 	snprintf(p->id, sizeof p->id, "%s", w[1]);

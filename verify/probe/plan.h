@@ -23,6 +23,8 @@ struct plan_probe {
 	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port set */
 	socklen_t addr_len;
 	char qname[PLAN_QNAME_MAX + 1]; /* DNS kinds only */
+	int use_resolv;                 /* DNS kinds: ADDR was "resolv": the guest's own
+					 * resolver (first nameserver in /etc/resolv.conf) */
 };
 
 struct plan {

@@ -3,6 +3,7 @@
  * ends at the plan's deadline whatever the network does. The guest is where an attacker
  * lives, so this program only reports: the host's sinks decide (docs/probe.md). */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,11 +108,40 @@ static void send_first(struct slot *s, const char *run, int ep)
 		finish(s, "error", errno);
 }
 
+/* The guest's own resolver: the first "nameserver ADDR" of /etc/resolv.conf. */
+static int guest_resolver(struct plan_probe *p)
+{
+	char line[256];
+	FILE *f = fopen("/etc/resolv.conf", "re");
+	int r = -1;
+	unsigned short port = ((struct sockaddr_in *)&p->addr)->sin_port;
+	while (f && r < 0 && fgets(line, sizeof line, f)) {
+		char addr[64];
+		if (sscanf(line, " nameserver %63s", addr) != 1)
+			continue;
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&p->addr;
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&p->addr;
+		memset(&p->addr, 0, sizeof p->addr);
+		if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+			v4->sin_family = AF_INET, v4->sin_port = port, p->addr_len = sizeof *v4, r = 0;
+		} else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+			v6->sin6_family = AF_INET6, v6->sin6_port = port, p->addr_len = sizeof *v6, r = 0;
+		}
+	}
+	if (f)
+		fclose(f);
+	return r;
+}
+
 static void start(struct slot *s, const char *run, int ep)
 {
 	int type = is_stream(s) ? SOCK_STREAM : SOCK_DGRAM;
 	s->t0 = now_us();
 	s->rcode = -1;
+	if (s->p->use_resolv && guest_resolver((struct plan_probe *)s->p) < 0) {
+		finish(s, "error", ENOENT);
+		return;
+	}
 	s->fd = socket(s->p->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		finish(s, "error", errno);
