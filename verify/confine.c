@@ -15,13 +15,7 @@
 
 void (*confine_test_hook)(void);
 
-#if defined(__SANITIZE_ADDRESS__)
-#define BV_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BV_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
 /* What the parser needs and nothing more. */
 static int install_filter(void)

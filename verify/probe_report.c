@@ -92,17 +92,6 @@ static int parse_result(char **w, int nw, const struct plan *plan, struct probe_
 	return 0;
 }
 
-static int split(char *line, char **w, int max)
-{
-	int n = 0;
-	for (char *s = strtok(line, " "); s; s = strtok(NULL, " "))
-		if (n < max)
-			w[n++] = s;
-		else
-			return -1;
-	return n;
-}
-
 static bool count_is(const char *w, size_t n)
 {
 	char want[24];
@@ -120,7 +109,7 @@ static int parse_lines(char *copy, size_t len, const struct plan *plan,
 		if (!nl)
 			return bv_error_set(err, EINVAL, "probe report line %u: truncated (no newline)", no);
 		*nl = '\0';
-		int nw = split(line, w, 10);
+		int nw = plan_split(line, w, 10);
 		bool ok;
 		if (no == 1)
 			ok = nw == 4 && !strcmp(w[0], "BV-REPORT") && !strcmp(w[1], "1") &&

@@ -13,13 +13,7 @@
 
 extern char **environ;
 
-#if defined(__SANITIZE_ADDRESS__)
-#define BV_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BV_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */
 

@@ -124,7 +124,7 @@ static int parse_probe(char **w, int nw, struct plan_probe *p)
 	return 0;
 }
 
-static int split(char *line, char **w, int max)
+int plan_split(char *line, char **w, int max)
 {
 	int n = 0;
 	for (char *s = strtok(line, " "); s; s = strtok(NULL, " "))
@@ -146,7 +146,7 @@ static int parse_line(char *line, unsigned no, int *state, struct plan *out, siz
 		      char *err, size_t errlen)
 {
 	char *w[8];
-	int nw = split(line, w, 8);
+	int nw = plan_split(line, w, 8);
 	unsigned v;
 	if (nw <= 0)
 		return fail(err, errlen, no, "empty line or too many words");

@@ -41,6 +41,10 @@ void plan_free(struct plan *p);
 
 const char *probe_kind_name(enum probe_kind k);
 
+/* Split a line at spaces into at most max words (in place). The count, or -1 when
+ * there are more. Shared with the host's report reader. */
+int plan_split(char *line, char **w, int max);
+
 /* Token rules shared with the report: [A-Za-z0-9._-]{1,max}. */
 int plan_token_ok(const char *s, size_t max);
 
