@@ -18,7 +18,7 @@ struct egress_run {
 	const struct policy *p;
 	char run[PLAN_RUN_MAX + 1];
 	struct sink_spec specs[64];
-	long sink_of[POLICY_MAX_DESTS]; /* index into specs, or -1 */
+	long sink_of[POLICY_MAX_DESTS]; /* index into specs; NO_SINK; SINK_MISSING */
 	size_t n_specs;
 	struct plan plan;
 	struct probe_result *results;
@@ -54,12 +54,15 @@ static int spec_of(const struct policy_dest *d, struct sink_spec *s)
 	return 0;
 }
 
+#define NO_SINK (-1)      /* the policy asked for none: only the guest's errno speaks */
+#define SINK_MISSING (-2) /* the policy asked for one we could not provide: inconclusive */
+
 /* One sink per distinct (kind, address, port); destinations share it. */
 static void plan_sinks(struct egress_run *e)
 {
 	for (size_t i = 0; i < e->p->n_dests; i++) {
 		struct sink_spec s;
-		e->sink_of[i] = -1;
+		e->sink_of[i] = e->p->dests[i].sink ? SINK_MISSING : NO_SINK;
 		if (!e->p->dests[i].sink || spec_of(&e->p->dests[i], &s) < 0)
 			continue;
 		for (size_t j = 0; j < e->n_specs && e->sink_of[i] < 0; j++)
@@ -135,7 +138,7 @@ static void judge(struct egress_run *e)
 			.sink_saw_nonce = e->sinks && sinks_saw(e->sinks, id),
 			/* Without a configured sink only the guest's errno speaks; with one that
 			 * failed to bind, a denial proves nothing. */
-			.sink_up = s < 0 || (e->sinks && sinks_up(e->sinks, (size_t)s)),
+			.sink_up = s == NO_SINK || (s >= 0 && e->sinks && sinks_up(e->sinks, (size_t)s)),
 		};
 		e->v[i] = verdict_of(&in);
 		if (allowed)
@@ -143,6 +146,9 @@ static void judge(struct egress_run *e)
 	}
 	if (allowed)
 		verdict_apply_controls(e->v, allowed, e->p->n_dests);
+	else /* without the control check nothing may stand */
+		for (size_t i = 0; i < e->p->n_dests; i++)
+			e->v[i] = VERDICT_INCONCLUSIVE;
 	free(allowed);
 }
 

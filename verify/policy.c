@@ -96,10 +96,13 @@ static int parse_doc(const cJSON *root, struct policy *p, struct bv_error *err)
 	if (!cJSON_IsObject(denied))
 		return bv_error_set(err, EINVAL, "policy: \"denied\" must map class names to destination lists");
 	const cJSON *cls;
+	size_t n_controls = p->n_dests;
 	cJSON_ArrayForEach(cls, denied) {
 		if ((r = parse_list(cls, cls->string, false, p, err)) < 0)
 			return r;
 	}
+	if (p->n_dests == n_controls)
+		return bv_error_set(err, EINVAL, "policy: no denied destination: a run that denies nothing proves nothing");
 	return 0;
 }
 

@@ -31,15 +31,22 @@ Test(policy, refuses_a_policy_without_a_control)
 	policy_free(&p);
 }
 
+Test(policy, refuses_a_policy_that_denies_nothing)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":7001}],\"denied\":{}}", &p), -EINVAL);
+	policy_free(&p);
+}
+
 Test(policy, refuses_bad_destinations)
 {
 	const char *bad[] = {
-		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"icmp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{}}",
-		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"example.com\",\"port\":1}],\"denied\":{}}",
-		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":0}],\"denied\":{}}",
-		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1.5}],\"denied\":{}}",
-		"{\"deadline_ms\":0,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{}}",
-		"{\"deadline_ms\":500,\"deadline_ms\":9,\"controls\":[],\"denied\":{}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"icmp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"example.com\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":0}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1.5}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":0,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"deadline_ms\":9,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct policy p;
