@@ -75,41 +75,24 @@ int enforce_splice(const unsigned char *raw, size_t len, const struct bv_cidr_se
 
 /* A VMM counts as alive when its pid exists and the start time does not prove that the
  * pid was reused; an unknown start time is treated as alive (fail closed). */
-static int vmm_alive(long long pid, bool has_start, unsigned long long start, bool *alive)
+static bool vmm_alive(long long pid, bool has_start, unsigned long long start)
 {
-	unsigned long long now_start;
-	struct bv_error e;
-	*alive = false;
-	if (pid <= 0 || pid > 0x7fffffff)
-		return 0;
-	int r = proc_start_time((pid_t)pid, &now_start, &e);
-	if (r == -ESRCH)
-		return 0;
-	if (r < 0) {
-		*alive = true;
-		return 0;
-	}
-	*alive = !has_start || now_start == start;
-	return 0;
+	bool alive, same;
+	proc_identify(pid, has_start, start, &alive, &same);
+	return alive && (same || !has_start);
 }
 
 static int check_pid_file(const char *data_dir, struct bv_error *err)
 {
 	char path[4096];
-	char buf[128] = { 0 };
-	snprintf(path, sizeof path, "%s/agent.pid", data_dir);
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : bv_error_errno(err, errno, "read %s", path);
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	buf[n] = '\0';
 	long long pid = 0;
 	unsigned long long start = 0;
-	int got = sscanf(buf, "%lld %llu", &pid, &start);
-	bool alive = false;
-	if (got >= 1)
-		vmm_alive(pid, got == 2, start, &alive);
-	if (alive)
+	bool has_start = false;
+	snprintf(path, sizeof path, "%s/agent.pid", data_dir);
+	int r = proc_read_pidfile(path, &pid, &has_start, &start, err);
+	if (r < 0)
+		return r;
+	if (r == 1 && vmm_alive(pid, has_start, start))
 		return bv_error_set(err, EBUSY, "a VMM (pid %lld, from %s) is alive: stop the machine first",
 				    pid, path);
 	return 0;
@@ -165,10 +148,7 @@ static int check_patchable(const struct vm_record *rec, struct bv_error *err)
 	int hs = record_get_u64(rec, "pid_start_time", &start, err);
 	if (hp < 0 || hs < 0)
 		return bv_error_wrap(err, "row");
-	bool alive = false;
-	if (hp == 1)
-		vmm_alive((long long)pid, hs == 1, start, &alive);
-	if (alive)
+	if (hp == 1 && vmm_alive((long long)pid, hs == 1, start))
 		return bv_error_set(err, EBUSY, "the row's VMM pid %llu is alive: stop the machine first", pid);
 	return 0;
 }

@@ -134,8 +134,12 @@ static int scan_unicode_escape(struct scanner *sc, struct keybuf *k)
 		return r;
 	if (hi >= 0xdc00 && hi <= 0xdfff)
 		return fail(sc, "lone low surrogate");
+	/* smolvm never writes U+0000, and C readers (cJSON included) would cut the string
+	 * there: "192.0.2.10/32\u0000,0.0.0.0/0" must not read as the /32 alone. */
+	if (hi == 0)
+		return fail(sc, "NUL (\\u0000) in a string");
 	if (hi < 0xd800 || hi > 0xdbff)
-		return hi == 0 && k ? fail(sc, "NUL in a key") : put_codepoint(k, hi);
+		return put_codepoint(k, hi);
 	if (sc->len - sc->pos < 2 || sc->s[sc->pos] != '\\' || sc->s[sc->pos + 1] != 'u')
 		return fail(sc, "lone high surrogate");
 	sc->pos += 2;

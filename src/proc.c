@@ -69,6 +69,38 @@ int proc_start_time(pid_t pid, unsigned long long *out, struct bv_error *err)
 	return 0;
 }
 
+int proc_read_pidfile(const char *path, long long *pid, bool *has_start, unsigned long long *start,
+		      struct bv_error *err)
+{
+	char buf[128];
+	size_t len = 0;
+	int r = read_small_file(path, buf, sizeof buf - 1, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return bv_error_errno(err, -r, "read %s", path);
+	buf[len] = '\0';
+	int got = sscanf(buf, "%lld %llu", pid, start);
+	if (got < 1 || *pid <= 0 || *pid > 0x7fffffff)
+		return bv_error_set(err, EINVAL, "%s does not hold a pid", path);
+	*has_start = got == 2;
+	return 1;
+}
+
+void proc_identify(long long pid, bool has_start, unsigned long long start, bool *alive, bool *same)
+{
+	unsigned long long now = 0;
+	struct bv_error e;
+	*alive = *same = false;
+	if (pid <= 0 || pid > 0x7fffffff)
+		return;
+	int r = proc_start_time((pid_t)pid, &now, &e);
+	if (r == -ESRCH)
+		return;
+	*alive = true;
+	*same = r == 0 && has_start && now == start;
+}
+
 int proc_cmdline(pid_t pid, char **out, struct bv_error *err)
 {
 	char path[64];

@@ -14,6 +14,16 @@
  * -ESRCH when there is no such process; -EINVAL when stat cannot be parsed. */
 int proc_start_time(pid_t pid, unsigned long long *out, struct bv_error *err);
 
+/* smolvm's agent.pid: "PID\n[START]". 1 and the fields when present, 0 when the file
+ * does not exist, -EINVAL when it is unreadable or malformed. */
+int proc_read_pidfile(const char *path, long long *pid, bool *has_start, unsigned long long *start,
+		      struct bv_error *err);
+
+/* Is pid a live process, and (when has_start) the very process that start names?
+ * *alive false when there is no such process; an unreadable /proc entry counts as alive
+ * (fail closed). */
+void proc_identify(long long pid, bool has_start, unsigned long long start, bool *alive, bool *same);
+
 /* /proc/PID/cmdline with NULs turned into spaces, malloc'd (at most 4 KiB). */
 int proc_cmdline(pid_t pid, char **out, struct bv_error *err);
 

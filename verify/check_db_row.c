@@ -87,7 +87,9 @@ void db_check_bypass(struct db_ctx *c)
 			continue;
 		}
 		const cJSON *v = record_get(&c->rec, b->field);
-		if (!field_is_set(v)) {
+		/* smolvm joins a fabric for any Some(name), "" included. */
+		bool set = strcmp(b->field, "network_name") == 0 ? v && !cJSON_IsNull(v) : field_is_set(v);
+		if (!set) {
 			db_point(c, id, BV_OK, desc, NULL, NULL, NULL);
 			continue;
 		}
@@ -170,53 +172,86 @@ static bool state_is_known(const char *s)
 	return false;
 }
 
-/* Is the row's pid a live process that is the same process (start time)? */
-static int vmm_probe(const struct db_ctx *c, unsigned long long *pid, bool *alive, bool *same,
-		     bool *has_start, struct bv_error *err)
+/* One source of "which VMM runs": the row's pid or the data dir's agent.pid. */
+struct vmm_seen {
+	bool present;   /* the source names a pid */
+	long long pid;
+	bool has_start; /* and its start time */
+	bool alive;     /* a process with that pid exists */
+	bool same;      /* with that very start time */
+};
+
+static int vmm_from_row(const struct db_ctx *c, struct vmm_seen *v, struct bv_error *err)
 {
-	unsigned long long start = 0, now = 0;
-	*alive = *same = *has_start = false;
-	int hp = record_get_u64(&c->rec, "pid", pid, err);
+	unsigned long long pid = 0, start = 0;
+	int hp = record_get_u64(&c->rec, "pid", &pid, err);
 	int hs = record_get_u64(&c->rec, "pid_start_time", &start, err);
+	memset(v, 0, sizeof *v);
 	if (hp < 0 || hs < 0)
 		return -EINVAL;
-	*has_start = hs == 1;
 	if (hp == 0)
 		return 0;
-	if (*pid == 0 || *pid > 0x7fffffff)
-		return bv_error_set(err, EINVAL, "pid %llu is not a process id", *pid);
-	int r = proc_start_time((pid_t)*pid, &now, err);
-	if (r == -ESRCH)
-		return 1;
-	if (r < 0)
-		return r;
-	*alive = true;
-	*same = *has_start && now == start;
-	return 1;
+	if (pid == 0 || pid > 0x7fffffff)
+		return bv_error_set(err, EINVAL, "pid %llu is not a process id", pid);
+	v->present = true, v->pid = (long long)pid, v->has_start = hs == 1;
+	proc_identify(v->pid, v->has_start, start, &v->alive, &v->same);
+	return 0;
 }
 
-static void vmm_point(struct db_ctx *c, const char *state, int hp, unsigned long long pid,
-		      bool alive, bool same, bool has_start)
+static int vmm_from_pidfile(const struct db_ctx *c, struct vmm_seen *v, struct bv_error *err)
+{
+	char path[4096];
+	unsigned long long start = 0;
+	memset(v, 0, sizeof *v);
+	if (!c->o->data_dir)
+		return 0;
+	snprintf(path, sizeof path, "%s/agent.pid", c->o->data_dir);
+	int r = proc_read_pidfile(path, &v->pid, &v->has_start, &start, err);
+	if (r <= 0)
+		return r;
+	v->present = true;
+	proc_identify(v->pid, v->has_start, start, &v->alive, &v->same);
+	return 0;
+}
+
+static void vmm_text(const char *what, const struct vmm_seen *v, char *buf, size_t cap)
+{
+	size_t n = strlen(buf);
+	snprintf(buf + n, cap - n, "%s%s pid %lld: %s", n ? "; " : "", what, v->pid,
+		 !v->alive ? "no such process" : v->same ? "alive, same start time"
+			   : v->has_start ? "alive, another start time (pid reused)"
+					  : "alive, no start time to tell");
+}
+
+/* A source that runs a VMM for sure, or maybe (alive without a start time to tell). */
+static bool runs(const struct vmm_seen *v) { return v->present && v->alive && v->same; }
+static bool maybe_runs(const struct vmm_seen *v) { return v->present && v->alive && !v->has_start; }
+
+static void vmm_point(struct db_ctx *c, const char *state, const struct vmm_seen *row,
+		      const struct vmm_seen *file)
 {
 	const char *desc = "the VMM process agrees with the row's state";
-	char actual[160];
+	char actual[400];
+	snprintf(actual, sizeof actual, "state %s", state);
+	if (row->present)
+		vmm_text("row", row, actual, sizeof actual);
+	if (file->present)
+		vmm_text("agent.pid", file, actual, sizeof actual);
 	bool running = strcmp(state, "running") == 0;
-	snprintf(actual, sizeof actual, "state %s, pid %s%llu, %s", state, hp == 1 ? "" : "none ",
-		 hp == 1 ? pid : 0ULL,
-		 !alive ? "no such process" : same ? "alive, same start time"
-				      : has_start ? "alive, different start time (pid reused)"
-						  : "alive, no pid_start_time to tell");
-	if (running && alive && same)
+	if (running && runs(row))
 		db_point(c, "db.vmm.consistent", BV_OK, "the row's VMM is running (pid and start time match)", NULL, NULL, NULL);
-	else if (running && alive && !has_start)
+	else if (running && maybe_runs(row))
 		db_point(c, "db.vmm.consistent", BV_INCONCLUSIVE, desc, "pid_start_time recorded", actual,
 			 "cannot tell whether this pid is the VMM: restart the machine with a current smolvm");
 	else if (running)
 		db_point(c, "db.vmm.consistent", BV_NOT_OK, desc, "a live VMM with the recorded start time", actual,
 			 "the row is stale (smolvm will mark it unreachable): stop and start the machine, then verify again");
-	else if (alive && same)
+	else if (runs(row) || runs(file))
 		db_point(c, "db.vmm.consistent", BV_NOT_OK, desc, "no live VMM", actual,
 			 "a VM runs that the row says is not running; it may run an older policy: stop it with smolvm machine stop");
+	else if (maybe_runs(row) || maybe_runs(file))
+		db_point(c, "db.vmm.consistent", BV_INCONCLUSIVE, desc, "no live VMM", actual,
+			 "a live process holds the recorded pid and no start time tells whether it is the VMM: stop the machine with smolvm machine stop");
 	else
 		db_point(c, "db.vmm.consistent", BV_OK, "no VMM runs, as the row's state says", NULL, NULL, NULL);
 }
@@ -234,16 +269,17 @@ void db_check_vmm(struct db_ctx *c)
 			 "smolvm cannot read this row (one such row breaks ls/stop/rm): recreate the machine");
 		return;
 	}
-	unsigned long long pid = 0;
-	bool alive, same, has_start;
+	struct vmm_seen row, file;
 	struct bv_error err = { 0 };
-	int hp = vmm_probe(c, &pid, &alive, &same, &has_start, &err);
-	if (hp < 0) {
-		db_point(c, "db.vmm.consistent", hp == -EINVAL ? BV_NOT_OK : BV_INCONCLUSIVE, desc,
-			 "a valid pid and pid_start_time", err.msg, "recreate the machine");
+	int r = vmm_from_row(c, &row, &err);
+	if (r == 0)
+		r = vmm_from_pidfile(c, &file, &err);
+	if (r < 0) {
+		db_point(c, "db.vmm.consistent", r == -EINVAL ? BV_NOT_OK : BV_INCONCLUSIVE, desc,
+			 "a valid pid, pid_start_time and agent.pid", err.msg, "stop the machine and recreate it");
 		return;
 	}
-	vmm_point(c, state, hp, pid, alive, same, has_start);
+	vmm_point(c, state, &row, &file);
 }
 
 static int read_agent_config(const char *dir, struct vm_record *cfg, struct bv_error *err)

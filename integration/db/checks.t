@@ -37,6 +37,8 @@ bypass-ssh_agent|db.bypass.ssh_agent|not_ok|1|
 bypass-docker_socket|db.bypass.docker_socket|not_ok|1|
 bypass-cuda|db.bypass.cuda|not_ok|1|
 bypass-network_name|db.bypass.network_name|not_ok|1|
+bypass-network_name-empty|db.bypass.network_name|not_ok|1|
+json-nul-in-value|db.data.json|not_ok|2|
 unknown-deny-cidrs|db.record.known_keys|not_ok|1|
 env-secret|db.env.secrets|not_ok|1|
 env-secret-value|db.env.secrets|not_ok|1|

@@ -3,7 +3,7 @@
 # running + live pid ok; stopped + live pid not ok; pid reused (other start time) ok for a
 # stopped row; agent.config.json equal to the row ok, differing not ok, missing inconclusive.
 . "$(dirname "$0")/../lib.sh"
-plan 6
+plan 8
 
 sleep 300 >/dev/null 2>&1 &
 BG_PID=$!
@@ -43,3 +43,17 @@ FIXTURE_START=12345 "$MKDB" "$T/db2" down "$REC/stopped-live-vmm.json"
 "$BV" --format json db down --expect 192.0.2.10/32 --db "$T/db2" --data-dir "$T/dir" \
 	--smolvm-version 1.9.2 >"$T/out.json" 2>/dev/null
 expect_status "stopped row, pid reused by another process: ok" db.vmm.consistent ok
+
+# agent.pid in the data dir names the live VMM while the row says created (pid null).
+"$MKDB" "$T/db3" quiet "$REC/confined.json"
+printf '%s\n%s\n' "$BG_PID" "$FIXTURE_START" >"$T/dir/agent.pid"
+"$BV" --format json db quiet --expect 192.0.2.10/32 --db "$T/db3" --data-dir "$T/dir" \
+	--smolvm-version 1.9.2 >"$T/out.json" 2>/dev/null
+expect_status "agent.pid names a live VMM the row does not know: not ok" db.vmm.consistent not_ok
+rm -f "$T/dir/agent.pid"
+
+# A stopped row whose pid is alive but has no start time to tell: inconclusive.
+FIXTURE_START=null "$MKDB" "$T/db4" down "$REC/stopped-live-vmm.json"
+"$BV" --format json db down --expect 192.0.2.10/32 --db "$T/db4" --data-dir "$T/dir" \
+	--smolvm-version 1.9.2 >"$T/out.json" 2>/dev/null
+expect_status "stopped row, live pid, no start time: inconclusive" db.vmm.consistent inconclusive

@@ -152,3 +152,9 @@ Test(jsonstrict, nested_members_are_not_top_level)
 	cr_assert_null(json_top_find(&top, "allowed_cidrs"));
 	json_top_free(&top);
 }
+
+Test(jsonstrict, refuses_nul_escapes_in_keys_and_values)
+{
+	cr_assert_eq(check("{\"a\\u0000\":1}"), -EINVAL);
+	cr_assert_eq(check("{\"allowed_cidrs\":[\"192.0.2.10/32\\u0000,0.0.0.0/0\"]}"), -EINVAL);
+}
