@@ -223,13 +223,18 @@ int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spa
 	memset(res, 0, sizeof *res);
 	res->out = calloc(1, max_out + 1);
 	res->errout = calloc(1, max_out + 1);
-	if (!res->out || !res->errout)
+	if (!res->out || !res->errout) {
+		spawn_result_free(res);
 		return bv_error_set(err, ENOMEM, "out of memory");
+	}
 	int r = spawn_pipes(out, errp);
-	if (r < 0)
+	if (r < 0) {
+		spawn_result_free(res);
 		return bv_error_errno(err, -r, "pipe");
+	}
 	if ((r = spawn_setup(&fa, out[1], errp[1])) < 0) {
 		close(out[0]), close(out[1]), close(errp[0]), close(errp[1]);
+		spawn_result_free(res);
 		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
 	}
 	pid_t pid;
@@ -240,6 +245,7 @@ int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spa
 	struct capture c[2] = { { out[0], res->out, 0, false }, { errp[0], res->errout, 0, false } };
 	if (r != 0) {
 		close(out[0]), close(errp[0]);
+		spawn_result_free(res);
 		return bv_error_errno(err, r, "spawn %s", argv[0]);
 	}
 	int timed_out = capture_all(c, max_out, timeout_ms);
@@ -251,8 +257,10 @@ int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spa
 	res->truncated = c[0].truncated || c[1].truncated;
 	res->timed_out = timed_out == 1;
 	r = wait_child(pid, timed_out != 0, res);
-	if (r < 0)
+	if (r < 0) {
+		spawn_result_free(res);
 		return bv_error_errno(err, -r, "wait for %s", argv[0]);
+	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -13,8 +14,11 @@
 int smolvm_find(const char *bin, char **path, struct bv_error *err)
 {
 	if (strchr(bin, '/')) {
+		struct stat st;
 		if (access(bin, X_OK) < 0)
 			return bv_error_errno(err, errno, "%s", bin);
+		if (stat(bin, &st) < 0 || !S_ISREG(st.st_mode))
+			return bv_error_set(err, ENOENT, "%s is not an executable file", bin);
 		*path = strdup(bin);
 		return *path ? 0 : bv_error_set(err, ENOMEM, "out of memory");
 	}
@@ -27,7 +31,8 @@ int smolvm_find(const char *bin, char **path, struct bv_error *err)
 		char cand[4096];
 		if ((size_t)snprintf(cand, sizeof cand, "%s/%s", *d ? d : ".", bin) >= sizeof cand)
 			continue;
-		if (access(cand, X_OK) == 0) {
+		struct stat st;
+		if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
 			*path = strdup(cand);
 			return *path ? 0 : bv_error_set(err, ENOMEM, "out of memory");
 		}

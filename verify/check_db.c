@@ -194,8 +194,10 @@ static void backend_verdict(struct db_ctx *c, const char *backend, enum bv_statu
 		*st = BV_NOT_OK;
 		*fix = "TSI does not enforce the allowlist (smolvm 1.1.3) and start refuses it with a policy: recreate without --net-backend tsi";
 	} else if (!version_policy_defaults_virtio(v) && !(virtio && version_cmp(v, 1, 0, 2) >= 0)) {
-		*st = BV_TODO;
-		*fix = "this smolvm enforces the policy with libkrun's TSI filter, which upstream says is unreliable: upgrade to >= 1.8.0 and prove egress with bottle-verify egress";
+		/* Upstream's own 1.1.3 commit says the TSI filter does not enforce the
+		 * allowlist: the row cannot prove confinement here, only egress probing can. */
+		*st = BV_INCONCLUSIVE;
+		*fix = "this smolvm enforces the policy with libkrun's TSI filter, which upstream says does not enforce the allowlist: upgrade to >= 1.8.0, and prove egress with bottle-verify egress";
 	} else {
 		*st = BV_OK;
 		*fix = NULL;
@@ -208,6 +210,8 @@ static void check_backend(struct db_ctx *c)
 	if (!c->have_record)
 		return db_blocked(c, "db.network_backend", desc);
 	const cJSON *b = record_get(&c->rec, "network_backend");
+	if (cJSON_IsNull(b))
+		b = NULL; /* serde reads null as None: the same as absent */
 	const char *backend = cJSON_IsString(b) ? b->valuestring : NULL;
 	enum bv_status st;
 	const char *actual, *fix;
@@ -219,8 +223,7 @@ static void check_backend(struct db_ctx *c)
 	backend_verdict(c, backend, &st, &actual, &fix);
 	struct bv_point *p = db_point(c, "db.network_backend", st, desc, "absent or \"virtio-net\"",
 				      actual, fix);
-	if (st == BV_TODO)
-		point_set_reason(p, "TSI enforcement on smolvm < 1.1.3 is unproven upstream");
+	(void)p;
 }
 
 static bool hosts_expected(const struct db_ctx *c, const cJSON *list)

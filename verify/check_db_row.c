@@ -124,33 +124,41 @@ void db_check_known_keys(struct db_ctx *c)
 		 "a newer smolvm (or a hand edit) added fields such as deny_cidrs whose effect on egress this verifier cannot judge: review them and update bottle-verify; note that older smolvm drops unknown keys on its next rewrite");
 }
 
-void db_check_env(struct db_ctx *c)
+static void scan_env(const cJSON *env, const char *field, char *names, size_t cap)
 {
-	const char *desc = "env holds no plaintext secret";
-	if (!c->have_record)
-		return db_blocked(c, "db.env.secrets", desc);
-	const cJSON *env = record_get(&c->rec, "env");
-	char names[512] = "";
 	const cJSON *pair, *list = cJSON_IsArray(env) ? env : NULL;
 	cJSON_ArrayForEach(pair, list) {
 		const cJSON *k = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
 		if (!cJSON_IsString(k) || !env_looks_secret(k->valuestring,
 							    cJSON_IsString(v) ? v->valuestring : NULL))
 			continue;
-		/* Never echo the value: only its name and length. */
-		evidence_append(names, sizeof names, ", ", "%s (%zu bytes)", k->valuestring,
+		/* Never echo the value: only where it is, its name and its length. */
+		evidence_append(names, cap, ", ", "%s %s (%zu bytes)", field, k->valuestring,
 				cJSON_IsString(v) ? strlen(v->valuestring) : 0);
 	}
-	if (env && !cJSON_IsNull(env) && !cJSON_IsArray(env)) {
-		db_point(c, "db.env.secrets", BV_NOT_OK, desc, "a list of [name, value] pairs",
-			 "not a list", "recreate the machine: smolvm cannot read this row");
-		return;
+}
+
+void db_check_env(struct db_ctx *c)
+{
+	const char *desc = "env holds no plaintext secret";
+	if (!c->have_record)
+		return db_blocked(c, "db.env.secrets", desc);
+	static const char *const fields[] = { "env", "fork_env" };
+	char names[512] = "";
+	for (int i = 0; i < 2; i++) {
+		const cJSON *env = record_get(&c->rec, fields[i]);
+		if (env && !cJSON_IsNull(env) && !cJSON_IsArray(env)) {
+			db_point(c, "db.env.secrets", BV_NOT_OK, desc, "a list of [name, value] pairs",
+				 fields[i], "recreate the machine: smolvm cannot read this row");
+			return;
+		}
+		scan_env(env, fields[i], names, sizeof names);
 	}
 	if (!names[0]) {
 		db_point(c, "db.env.secrets", BV_OK, desc, NULL, NULL, NULL);
 		return;
 	}
-	db_point(c, "db.env.secrets", BV_NOT_OK, desc, "no credential in env", names,
+	db_point(c, "db.env.secrets", BV_NOT_OK, desc, "no credential in env or fork_env", names,
 		 "smolvm stores -e K=V in the DB in clear and puts it on argv: pass secrets as smolvm secret refs, or over stdin at exec time, and rotate the ones exposed");
 }
 

@@ -95,6 +95,13 @@ static void check_kvm(struct bv_report *r, const struct preflight_opts *o)
 			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
 		return;
 	}
+	if (!S_ISCHR(st.st_mode)) {
+		finding(r, "preflight.kvm.present", BV_NOT_OK, "KVM device present", "a character device",
+			o->kvm_device, "this is not the kvm device node: load the module (sudo modprobe kvm-intel, or kvm-amd)");
+		finding(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user",
+			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
+		return;
+	}
 	report_addf(r, "preflight.kvm.present", BV_OK, "KVM device %s present", o->kvm_device);
 	int fd = open(o->kvm_device, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
@@ -133,9 +140,20 @@ static bool env_weakens(const char *name, const char *value)
 {
 	if (!value || !*value)
 		return false;
-	if (strcmp(name, "SMOLVM_EGRESS_FLOOR") == 0)
-		return strcmp(value, "strict") != 0 && strcmp(value, "metadata") != 0;
-	return true;
+	if (strcmp(name, "SMOLVM_EGRESS_FLOOR") != 0)
+		return true;
+	/* smolvm trims and ignores case; strict and the metadata forms keep the floor. */
+	char v[32];
+	size_t n = 0;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	for (; *value && n < sizeof v - 1; value++)
+		v[n++] = (char)(*value >= 'A' && *value <= 'Z' ? *value + 32 : *value);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n'))
+		n--;
+	v[n] = '\0';
+	return strcmp(v, "strict") && strcmp(v, "metadata") && strcmp(v, "metadata-only") &&
+	       strcmp(v, "metadataonly");
 }
 
 static void check_env(struct bv_report *r)

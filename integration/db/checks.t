@@ -23,8 +23,9 @@ cidrs-garbage|db.allowed_cidrs.exact|not_ok|1|
 network-off|db.network.on|not_ok|1|
 backend-tsi|db.network_backend|not_ok|1|
 backend-bogus|db.network_backend|not_ok|1|
-confined|db.network_backend|todo|0|--smolvm-version 0.8.0
-backend-tsi|db.network_backend|todo|0|--smolvm-version 1.1.2
+confined|db.network_backend|inconclusive|2|--smolvm-version 0.8.0
+backend-tsi|db.network_backend|inconclusive|2|--smolvm-version 1.1.2
+backend-null|db.network_backend|ok|0|
 dns-hosts|db.dns_filter_hosts|not_ok|1|
 dns-hosts|db.dns_filter_hosts|ok|0|--expect-host example.com
 dns-hosts-empty|db.dns_filter_hosts|not_ok|1|
@@ -42,6 +43,7 @@ json-nul-in-value|db.data.json|not_ok|2|
 unknown-deny-cidrs|db.record.known_keys|not_ok|1|
 env-secret|db.env.secrets|not_ok|1|
 env-secret-value|db.env.secrets|not_ok|1|
+env-secret-fork_env|db.env.secrets|not_ok|1|
 running-dead-pid|db.vmm.consistent|not_ok|2|
 state-bogus|db.vmm.consistent|not_ok|1|
 json-duplicate-key|db.data.json|not_ok|2|

@@ -3,13 +3,15 @@
 # and the environment variables that weaken smolvm's confinement. A fake smolvm (a
 # script printing a chosen version) and a KVM device path made by the test stand in.
 . "$(dirname "$0")/../lib.sh"
-plan 19
+plan 21
 
 mkdir -p "$T/bin" "$T/badbin"
 printf '#!/bin/sh\necho "smolvm ${FAKE_VERSION:-1.9.2}"\n' >"$T/bin/smolvm"
 printf '#!/bin/sh\necho "this is not a version"\n' >"$T/badbin/smolvm"
 chmod +x "$T/bin/smolvm" "$T/badbin/smolvm"
-: >"$T/kvm"
+# A stand-in KVM device: a character device node the test controls (/dev/null's numbers).
+if [ "$(id -u)" = 0 ]; then mknod "$T/kvm" c 1 3 && chmod 0666 "$T/kvm"; else ln -s /dev/null "$T/kvm"; fi
+: >"$T/regular"
 pf() { # env... -> $T/out.json, $rc
 	env -u SMOLVM_EGRESS_FLOOR -u SMOLVM_EGRESS_ALLOW_PRIVATE -u SMOLVM_GUEST_HOST_SERVICE \
 		-u SMOLVM_PUBLISH_ADDR "$@" "$BV" --format json preflight --kvm-device "${KVM:-$T/kvm}" \
@@ -49,6 +51,10 @@ pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_EGRESS_FLOOR=off
 is "SMOLVM_EGRESS_FLOOR=off: not ok" preflight.env.egress_floor not_ok
 pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_EGRESS_FLOOR=strict
 is "SMOLVM_EGRESS_FLOOR=strict: ok" preflight.env.egress_floor ok
+pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_EGRESS_FLOOR=" Metadata-Only "
+is "SMOLVM_EGRESS_FLOOR read as smolvm does (trimmed, any case): ok" preflight.env.egress_floor ok
+KVM="$T/regular" pf PATH="$T/bin:/usr/bin:/bin"
+is "a regular file is not the KVM device: not ok" preflight.kvm.present not_ok
 pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_EGRESS_ALLOW_PRIVATE=1
 is "SMOLVM_EGRESS_ALLOW_PRIVATE=1: not ok" preflight.env.egress_allow_private not_ok
 pf PATH="$T/bin:/usr/bin:/bin" SMOLVM_GUEST_HOST_SERVICE=8080:80
