@@ -107,9 +107,14 @@ static int lock_machine(const char *data_dir, int *fd_out, struct bv_error *err)
 				    "machine data dir %s does not exist: was the machine created by this user's smolvm?",
 				    data_dir);
 	snprintf(path, sizeof path, "%s/vm.lock", data_dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return bv_error_errno(err, errno, "open %s", path);
+	/* A lock we created as root for another user's machine must stay theirs, or their
+	 * smolvm could not open it at the next start. */
+	struct stat lk;
+	if (fstat(fd, &lk) == 0 && lk.st_uid != st.st_uid && lk.st_uid == geteuid())
+		(void)!fchown(fd, st.st_uid, st.st_gid);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		close(fd);
@@ -180,7 +185,21 @@ static bool allow_matches(const struct vm_record *rec, const struct bv_cidr_set 
 	return same;
 }
 
-/* Inside BEGIN IMMEDIATE: check, splice, write. */
+/* Still inside the transaction: the row must now hold exactly our bytes, or we roll
+ * back (a trigger, a hook or a broken driver reverting it: "the patch did not take"). */
+static int same_row(sqlite3 *db, const char *name, const unsigned char *want, size_t len,
+		    struct bv_error *err)
+{
+	struct statedb_row row;
+	int r = statedb_select_row(db, name, &row, err);
+	if (r == 0 && !(row.found && !strcmp(row.column_type, "blob") && row.len == len &&
+			memcmp(row.data, want, len) == 0))
+		r = bv_error_set(err, EIO, "the patch did not take: the row read back inside the transaction differs; rolled back");
+	statedb_row_free(&row);
+	return r;
+}
+
+/* Inside BEGIN IMMEDIATE: check, splice, write, read back. */
 static int patch_in_txn(sqlite3 *db, const struct enforce_opts *o, struct enforce_result *res,
 			unsigned char **written, size_t *written_len, struct bv_error *err)
 {
@@ -202,6 +221,8 @@ static int patch_in_txn(sqlite3 *db, const struct enforce_opts *o, struct enforc
 		r = enforce_splice(rec.raw, rec.raw_len, o->allow, written, written_len, err);
 	if (r == 0)
 		r = statedb_update_blob(db, o->name, *written, *written_len, err);
+	if (r == 0)
+		r = same_row(db, o->name, *written, *written_len, err);
 	res->outcome = ENFORCE_WRITTEN;
 	record_free(&rec);
 	return r;
@@ -226,7 +247,7 @@ static int confirm(sqlite3 *db, const struct enforce_opts *o, const unsigned cha
 		record_free(&rec);
 	}
 	if (!same_bytes)
-		return bv_error_set(err, EIO, "the patch did not take: the re-read row differs from what was written (now %s)",
+		return bv_error_set(err, EIO, "committed, but a re-read after the commit differs (now %s): another writer changed the row; do not start the machine",
 				    res->after ? res->after : "unreadable");
 	return 0;
 }
@@ -265,8 +286,10 @@ static int enforce_locked(const struct enforce_opts *o, struct enforce_result *r
 		else
 			r = statedb_exec(db, "COMMIT", err);
 	}
-	if (r == 0 && res->outcome == ENFORCE_WRITTEN)
+	if (r == 0 && res->outcome == ENFORCE_WRITTEN) {
+		res->committed = true;
 		r = confirm(db, o, written, written_len, res, err);
+	}
 	statedb_close(db);
 	return r;
 }

@@ -4,6 +4,8 @@
 #ifndef BV_ENFORCE_H
 #define BV_ENFORCE_H
 
+#include <stdbool.h>
+
 #include "cidr.h"
 #include "error.h"
 
@@ -23,6 +25,7 @@ struct enforce_result {
 	enum enforce_outcome outcome;
 	char *before; /* allowed_cidrs as stored before, JSON text, malloc'd */
 	char *after;  /* as stored after */
+	bool committed; /* our bytes were committed (even if a later re-read failed) */
 };
 
 /* 0 and result filled, or a negative errno with err saying why nothing was written:

@@ -105,7 +105,9 @@ static int run_enforce(const struct cli *c)
 		struct enforce_opts o = { .db_path = db, .data_dir = dir, .name = c->name, .allow = &allow };
 		r = enforce_allowlist(&o, &res, &err);
 	}
-	if (r < 0)
+	if (r < 0 && res.committed)
+		fprintf(stderr, "bottle-launch enforce %s: FAILED after writing: %s\n", c->name, err.msg);
+	else if (r < 0)
 		fprintf(stderr, "bottle-launch enforce %s: refused, nothing written: %s\n", c->name, err.msg);
 	else if (res.outcome == ENFORCE_UNCHANGED)
 		printf("enforce %s: allowed_cidrs already %s; nothing written\n", c->name, res.before);

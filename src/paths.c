@@ -41,21 +41,29 @@ void paths_env_default(struct bv_path_env *env)
 	env->ctx = NULL;
 }
 
+static const char *env_raw(const struct bv_path_env *env, const char *name)
+{
+	return env->getenv ? env->getenv(name, env->ctx) : getenv(name);
+}
+
 static const char *env_get(const struct bv_path_env *env, const char *name)
 {
-	const char *v = env->getenv ? env->getenv(name, env->ctx) : getenv(name);
+	const char *v = env_raw(env, name);
 	return v && *v ? v : NULL;
+}
+
+/* smolvm tests SMOLVM_DATA_DIR with var_os: set, even empty, it takes over (HOME becomes
+ * its value, XDG_* are unset). */
+static bool data_dir_set(const struct bv_path_env *env)
+{
+	return env->platform == BV_PLATFORM_LINUX && env_raw(env, "SMOLVM_DATA_DIR") != NULL;
 }
 
 /* HOME as smolvm sees it: on Linux SMOLVM_DATA_DIR replaces it; then $HOME; then the
  * passwd entry. */
 static int home_dir(const struct bv_path_env *env, char **out, struct bv_error *err)
 {
-	const char *v = NULL;
-	if (env->platform == BV_PLATFORM_LINUX)
-		v = env_get(env, "SMOLVM_DATA_DIR");
-	if (!v)
-		v = env_get(env, "HOME");
+	const char *v = data_dir_set(env) ? env_get(env, "SMOLVM_DATA_DIR") : env_get(env, "HOME");
 	if (v) {
 		*out = strdup(v);
 		return *out ? 0 : bv_error_set(err, ENOMEM, "out of memory");
@@ -73,7 +81,7 @@ static int home_dir(const struct bv_path_env *env, char **out, struct bv_error *
  * (smolvm unsets them) or on macOS. */
 static const char *xdg(const struct bv_path_env *env, const char *name)
 {
-	if (env->platform != BV_PLATFORM_LINUX || env_get(env, "SMOLVM_DATA_DIR"))
+	if (env->platform != BV_PLATFORM_LINUX || data_dir_set(env))
 		return NULL;
 	const char *v = env_get(env, name);
 	return v && v[0] == '/' ? v : NULL;

@@ -35,6 +35,7 @@ int version_parse(const char *text, struct bv_version *out, struct bv_error *err
 		return bv_error_set(err, EINVAL, "not a smolvm version: \"%.60s\"", text ? text : "");
 	if (*p && *p != '-' && *p != '+' && *p != ' ' && *p != '\n')
 		return bv_error_set(err, EINVAL, "not a smolvm version: \"%.60s\"", text);
+	v.prerelease = *p == '-';
 	v.known = true;
 	*out = v;
 	return 0;
@@ -48,7 +49,7 @@ int version_cmp(const struct bv_version *a, unsigned major, unsigned minor, unsi
 		return a->minor < minor ? -1 : 1;
 	if (a->patch != patch)
 		return a->patch < patch ? -1 : 1;
-	return 0;
+	return a->prerelease ? -1 : 0; /* 1.8.0-rc1 comes before 1.8.0 */
 }
 
 const char *version_format(const struct bv_version *v, char *buf, unsigned long len)

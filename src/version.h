@@ -11,6 +11,7 @@
 struct bv_version {
 	unsigned major, minor, patch;
 	bool known; /* false: not detected; every version-dependent judgement is inconclusive */
+	bool prerelease; /* "1.1.3-rc1": before 1.1.3, so below every threshold it names */
 };
 
 /* Parse the first line of `smolvm --version` ("smolvm 1.9.2", maybe with a suffix such

@@ -120,3 +120,11 @@ Test(paths, vm_dir_hash_is_the_first_8_bytes_of_sha256)
 	paths_vm_dir_hash("sandbox-1", h);
 	cr_assert_str_eq(h, "c785551b78e8121e");
 }
+
+Test(paths, an_empty_smolvm_data_dir_still_takes_over)
+{
+	/* smolvm sets HOME to "" and unsets XDG: home then comes from passwd. */
+	struct fake f = { .vars = { { "HOME", "/home/u" }, { "XDG_DATA_HOME", "/xdg/data" },
+				    { "SMOLVM_DATA_DIR", "" } }, .pw_home = "/var/lib/u" };
+	expect_db(&f, BV_PLATFORM_LINUX, "/var/lib/u/.local/share/smolvm/server/smolvm.db");
+}

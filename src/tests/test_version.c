@@ -84,3 +84,11 @@ Test(version, unknown_version_answers_false_everywhere)
 	cr_assert_not(version_has_dns_filter_hosts(&v));
 	cr_assert_str_eq(version_format(&v, buf, sizeof buf), "unknown");
 }
+
+Test(version, a_prerelease_comes_before_its_release)
+{
+	struct bv_version rc = V("smolvm 1.8.0-rc1"), rel = V("1.8.0");
+	cr_assert(rc.prerelease);
+	cr_assert(version_from_drops_policy(&rc), "1.8.0-rc1 predates the fix");
+	cr_assert_not(version_from_drops_policy(&rel));
+}
