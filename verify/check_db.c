@@ -293,6 +293,23 @@ static void note_version_facts(struct db_ctx *c)
 			    c->version_text);
 }
 
+/* Fields that change no verdict here but that a reader of the report should see. */
+static void note_row_facts(struct db_ctx *c)
+{
+	const cJSON *v;
+	if (!c->have_record)
+		return;
+	if (cJSON_IsString(v = record_get(&c->rec, "dns")))
+		report_note(c->r, "dns %s: the gateway forwards guest UDP/53 to this upstream resolver", v->valuestring);
+	if (cJSON_IsString(v = record_get(&c->rec, "image")))
+		report_note(c->r, "image %s: its in-guest pull obeys allowed_cidrs, so a /32 can break a registry image's first boot", v->valuestring);
+	if (cJSON_IsTrue(record_get(&c->rec, "ephemeral")))
+		report_note(c->r, "ephemeral machine: every smolvm machine command may sweep this row");
+	if (cJSON_IsTrue(record_get(&c->rec, "forkable")) || cJSON_IsTrue(record_get(&c->rec, "forkpoint_held")) ||
+	    cJSON_IsString(record_get(&c->rec, "golden")))
+		report_note(c->r, "fork base (forkable/golden/forkpoint_held): machines forked from it start from its state");
+}
+
 int check_db(struct bv_report *r, const struct db_check_opts *o)
 {
 	struct db_ctx c = { .r = r, .o = o };
@@ -309,6 +326,7 @@ int check_db(struct bv_report *r, const struct db_check_opts *o)
 	db_check_env(&c);
 	db_check_vmm(&c);
 	db_check_agent_config(&c);
+	note_row_facts(&c);
 	record_free(&c.rec);
 	return 0;
 }

@@ -329,30 +329,65 @@ static bool values_agree(const cJSON *a, const cJSON *b)
 	return cJSON_Compare(a, b, 1);
 }
 
-/* Compare what the VM was launched with (agent.config.json "resources") with the row. */
-static void compare_launch(struct db_ctx *c, const cJSON *res)
+static size_t list_len(const cJSON *v)
+{
+	return cJSON_IsArray(v) ? (size_t)cJSON_GetArraySize(v) : 0;
+}
+
+/* Keys of agent.config.json smolvm HEAD a5df5001 writes (RunningVmConfig, VmResources):
+ * anything else may change what the VM can reach, so it is a difference too. */
+static void unknown_config_keys(const cJSON *obj, const char *const *known, size_t n,
+				const char *where, char *diff, size_t cap)
+{
+	const cJSON *k;
+	cJSON_ArrayForEach(k, obj) {
+		bool ok = false;
+		for (size_t i = 0; i < n && !ok; i++)
+			ok = strcmp(k->string, known[i]) == 0;
+		if (!ok)
+			evidence_append(diff, cap, "; ", "unknown key %s.%s", where, k->string);
+	}
+}
+
+/* Compare what the VM was launched with (agent.config.json) with the row. */
+static void compare_launch(struct db_ctx *c, const cJSON *cfg, const cJSON *res)
 {
 	const char *desc = "the running VM was launched with the row's egress policy";
-	static const char *const fields[] = { "allowed_cidrs", "network", "network_backend" };
-	char diff[512] = "";
-	for (size_t i = 0; i < 3; i++) {
+	static const char *const fields[] = { "allowed_cidrs", "network", "network_backend",
+					      "network_name", "cuda", "dns" };
+	static const char *const top_keys[] = { "version", "mounts", "ports", "resources", "forkable" };
+	static const char *const res_keys[] = { "cpus", "memory_mib", "network", "network_backend",
+						"gpu", "gpu_vram_mib", "cuda", "rosetta", "storage_gib",
+						"overlay_gib", "allowed_cidrs", "dns", "network_name" };
+	char diff[768] = "";
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		const cJSON *launched = cJSON_GetObjectItemCaseSensitive(res, fields[i]);
 		const cJSON *row = record_get(&c->rec, fields[i]);
-		bool ok = i == 0 ? lists_agree(launched, row) : values_agree(launched, row);
-		if (ok)
+		if (i == 0 ? lists_agree(launched, row) : values_agree(cJSON_IsFalse(launched) ? NULL : launched,
+								       cJSON_IsFalse(row) ? NULL : row))
 			continue;
 		_cleanup_free_ char *lt = record_list_text(launched);
 		_cleanup_free_ char *rt = record_list_text(row);
 		evidence_append(diff, sizeof diff, "; ", "%s launched %s, row %s", fields[i],
 				lt ? lt : "?", rt ? rt : "?");
 	}
+	/* Mounts and ports have other shapes in the two files: compare their counts. */
+	static const char *const lists[] = { "mounts", "ports" };
+	for (int i = 0; i < 2; i++) {
+		size_t l = list_len(cJSON_GetObjectItemCaseSensitive(cfg, lists[i]));
+		size_t r = list_len(record_get(&c->rec, lists[i]));
+		if (l != r)
+			evidence_append(diff, sizeof diff, "; ", "%s launched %zu, row %zu", lists[i], l, r);
+	}
+	unknown_config_keys(cfg, top_keys, sizeof top_keys / sizeof top_keys[0], "config", diff, sizeof diff);
+	unknown_config_keys(res, res_keys, sizeof res_keys / sizeof res_keys[0], "resources", diff, sizeof diff);
 	if (!diff[0]) {
 		db_point(c, "db.agent_config.match", BV_OK, desc, NULL, NULL, NULL);
 		return;
 	}
 	db_point(c, "db.agent_config.match", BV_NOT_OK, desc, "launch config equal to the row",
 		 diff,
-		 "the VM runs a different policy than the row (start read an older row, or the row changed after start): stop and start the machine, then verify again");
+		 "the VM runs a different configuration than the row (start read an older row, or the row changed after start): stop and start the machine, then verify again");
 }
 
 void db_check_agent_config(struct db_ctx *c)
@@ -382,6 +417,6 @@ void db_check_agent_config(struct db_ctx *c)
 			 "a resources object", "agent.config.json has no resources object",
 			 "restart the machine with a current smolvm");
 	else
-		compare_launch(c, res);
+		compare_launch(c, cfg.root, res);
 	record_free(&cfg);
 }

@@ -3,7 +3,7 @@
 # running + live pid ok; stopped + live pid not ok; pid reused (other start time) ok for a
 # stopped row; agent.config.json equal to the row ok, differing not ok, missing inconclusive.
 . "$(dirname "$0")/../lib.sh"
-plan 8
+plan 9
 
 sleep 300 >/dev/null 2>&1 &
 BG_PID=$!
@@ -31,6 +31,10 @@ expect_status "launch config equal to the row: db.agent_config.match ok" db.agen
 printf '{"version":1,"mounts":[],"ports":[],"resources":{"cpus":1,"memory_mib":512,"network":true,"allowed_cidrs":null}}' >"$T/dir/agent.config.json"
 verify up
 expect_status "VM launched without the row's allowlist: db.agent_config.match not ok" db.agent_config.match not_ok
+
+printf '{"version":1,"mounts":[{"host":"/home/u","guest":"/w","ro":false}],"ports":[[8080,80]],"resources":{"cpus":1,"memory_mib":512,"network":true,"allowed_cidrs":["192.0.2.10/32"],"cuda":true,"network_name":"fabric"}}' >"$T/dir/agent.config.json"
+verify up
+expect_status "VM launched with mounts, ports, CUDA and a fabric the row lacks: not ok" db.agent_config.match not_ok
 
 rm "$T/dir/agent.config.json"
 verify up
