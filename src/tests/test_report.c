@@ -671,6 +671,7 @@ const char *__asan_default_options(void)
 }
 #endif
 
+#ifndef BV_ASAN
 /* valgrind maps its preload library into the process (criterion's workers do not keep
  * LD_PRELOAD, so the environment cannot tell). */
 static bool under_valgrind(void)
@@ -684,6 +685,7 @@ static bool under_valgrind(void)
 	fclose(f);
 	return found;
 }
+#endif
 
 /* Make allocations of ~100 MB fail: lower the address-space limit (ASan refuses them by
  * itself, see above). valgrind's allocator honours neither, so there the test skips. */
