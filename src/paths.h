@@ -11,7 +11,7 @@
 enum bv_platform { BV_PLATFORM_LINUX, BV_PLATFORM_MACOS };
 
 /* Where the environment comes from; tests pass their own. getenv == NULL means the
- * process environment; home_from_passwd == NULL means getpwuid(geteuid()). */
+ * process environment; home_from_passwd == NULL means getpwuid(getuid()), as dirs-sys does. */
 struct bv_path_env {
 	enum bv_platform platform;
 	const char *(*getenv)(const char *name, void *ctx);
