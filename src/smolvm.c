@@ -40,6 +40,14 @@ int smolvm_find(const char *bin, char **path, struct bv_error *err)
 	return bv_error_set(err, ENOENT, "%s not found on PATH", bin);
 }
 
+/* smolvm's output goes into messages people read in a terminal: no escape codes. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			*s = '?';
+}
+
 int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_error *err)
 {
 	_cleanup_free_ char *path = NULL;
@@ -55,6 +63,8 @@ int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_
 	char *nl = strchr(res.out, '\n');
 	if (nl)
 		*nl = '\0';
+	printable(res.out);
+	printable(res.errout);
 	if (raw)
 		*raw = strdup(res.out);
 	if (res.timed_out)
