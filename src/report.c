@@ -239,6 +239,29 @@ size_t report_count(const struct bv_report *r)
 	return r ? r->npoints : 0;
 }
 
+struct bv_point *report_find(const struct bv_report *r, const char *id)
+{
+	for (size_t i = 0; r && i < r->npoints; i++)
+		if (r->points[i] && strcmp(r->points[i]->id, id) == 0)
+			return r->points[i];
+	return NULL;
+}
+
+size_t report_prefix_count(const struct bv_report *r, const char *prefix, size_t *n_pass)
+{
+	size_t n = 0, ok = 0, len = strlen(prefix);
+	for (size_t i = 0; r && i < r->npoints; i++) {
+		const struct bv_point *p = r->points[i];
+		if (!p || strncmp(p->id, prefix, len) != 0)
+			continue;
+		n++;
+		ok += p->status == BV_OK || p->status == BV_TODO;
+	}
+	if (n_pass)
+		*n_pass = ok;
+	return n;
+}
+
 /* ---- fields ------------------------------------------------------------------------ */
 
 static bool key_reserved(const char *k)

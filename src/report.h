@@ -58,6 +58,13 @@ void report_error(struct bv_report *r, const struct bv_error *err);
 
 size_t report_count(const struct bv_report *r);
 
+/* The point with this id, or NULL. */
+struct bv_point *report_find(const struct bv_report *r, const char *id);
+
+/* How many points have an id starting with prefix; *n_pass (may be NULL) gets how many of
+ * them passed: ok, or a TODO (an accepted, known gap). SKIP and the rest do not. */
+size_t report_prefix_count(const struct bv_report *r, const char *prefix, size_t *n_pass);
+
 /* Print. TAP: "TAP version 13", "1..N" then the points; a failing, TODO or
  * inconclusive point carries a YAML block. Zero points prints "1..0" and the run is
  * an error. Returns 0 or -errno (EIO when the stream failed). */

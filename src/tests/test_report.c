@@ -858,3 +858,20 @@ Test(report_prove, must_run_skip_inconclusive_and_forged_todo_all_fail)
 	free(out);
 	report_free(r);
 }
+
+Test(report_find, finds_points_by_id_and_counts_a_prefix)
+{
+	struct bv_report *r = report_new("all", false);
+	report_add(r, "egress.control", BV_OK, "c");
+	report_add(r, "egress.denied.a", BV_TODO, "a");
+	report_add(r, "egress.denied.b", BV_INCONCLUSIVE, "b");
+	report_add(r, "db.present", BV_OK, "d");
+	cr_assert_not_null(report_find(r, "db.present"));
+	cr_assert_null(report_find(r, "db.absent"));
+	size_t pass = 0;
+	cr_assert_eq(report_prefix_count(r, "egress.", &pass), 3);
+	cr_assert_eq(pass, 2, "ok and TODO pass; inconclusive does not");
+	cr_assert_eq(report_prefix_count(r, "gate.", &pass), 0);
+	cr_assert_eq(pass, 0);
+	report_free(r);
+}
