@@ -80,7 +80,7 @@ static int parse_list(const cJSON *list, const char *cls, bool control, struct p
 	return 0;
 }
 
-static int parse_doc(const cJSON *root, struct policy *p, struct bv_error *err)
+static int parse_doc(const cJSON *root, struct policy *p, bool extra_control, struct bv_error *err)
 {
 	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(root, "deadline_ms");
 	const cJSON *controls = cJSON_GetObjectItemCaseSensitive(root, "controls");
@@ -91,7 +91,7 @@ static int parse_doc(const cJSON *root, struct policy *p, struct bv_error *err)
 	int r = parse_list(controls, "control", true, p, err);
 	if (r < 0)
 		return r;
-	if (p->n_dests == 0)
+	if (p->n_dests == 0 && !extra_control)
 		return bv_error_set(err, EINVAL, "policy: at least one control (an allowed destination that must be reachable)");
 	if (!cJSON_IsObject(denied))
 		return bv_error_set(err, EINVAL, "policy: \"denied\" must map class names to destination lists");
@@ -106,7 +106,57 @@ static int parse_doc(const cJSON *root, struct policy *p, struct bv_error *err)
 	return 0;
 }
 
+/* "tcp:ADDR:PORT" (IPv6 in brackets: "tcp:[fd00::1]:80") as a JSON control entry. The
+ * allowed destination is a real service (the bundle), so it gets no sink of ours. */
+int policy_control_json(const char *control, char *out, size_t cap, struct bv_error *err)
+{
+	char proto[16], addr[64];
+	unsigned port;
+	const char *c1 = strchr(control, ':');
+	const char *last = strrchr(control, ':');
+	if (!c1 || c1 == last || (size_t)(c1 - control) >= sizeof proto)
+		return bv_error_set(err, EINVAL, "--allow-dest wants PROTO:ADDR:PORT, got \"%s\"", control);
+	memcpy(proto, control, (size_t)(c1 - control));
+	proto[c1 - control] = '\0';
+	const char *a = c1 + 1;
+	size_t alen = (size_t)(last - a);
+	if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']')
+		a++, alen -= 2;
+	if (alen == 0 || alen >= sizeof addr || sscanf(last + 1, "%u", &port) != 1)
+		return bv_error_set(err, EINVAL, "--allow-dest wants PROTO:ADDR:PORT, got \"%s\"", control);
+	memcpy(addr, a, alen);
+	addr[alen] = '\0';
+	snprintf(out, cap, "{\"proto\": \"%s\", \"addr\": \"%s\", \"port\": %u, \"sink\": false}", proto, addr, port);
+	return 0;
+}
+
+int policy_add_control(struct policy *p, const char *control, struct bv_error *err)
+{
+	char entry[256];
+	int r = policy_control_json(control, entry, sizeof entry, err);
+	if (r < 0)
+		return r;
+	if (p->n_dests >= POLICY_MAX_DESTS)
+		return bv_error_set(err, EINVAL, "policy: more than %d destinations", POLICY_MAX_DESTS);
+	cJSON *d = cJSON_Parse(entry);
+	if (!d)
+		return bv_error_set(err, ENOMEM, "out of memory");
+	r = parse_dest(d, "control", true, &p->dests[p->n_dests], err);
+	cJSON_Delete(d);
+	if (r == 0)
+		p->n_dests++;
+	else
+		bv_error_wrap(err, "--allow-dest %s", control);
+	return r;
+}
+
 int policy_parse(const char *text, size_t len, struct policy *out, struct bv_error *err)
+{
+	return policy_parse_with(text, len, NULL, out, err);
+}
+
+int policy_parse_with(const char *text, size_t len, const char *control, struct policy *out,
+		      struct bv_error *err)
 {
 	memset(out, 0, sizeof *out);
 	struct json_top top;
@@ -121,12 +171,12 @@ int policy_parse(const char *text, size_t len, struct policy *out, struct bv_err
 	if (!root || !out->dests)
 		r = bv_error_set(err, ENOMEM, "out of memory");
 	else
-		r = parse_doc(root, out, err);
+		r = parse_doc(root, out, control != NULL, err);
 	cJSON_Delete(root);
-	return r;
+	return r == 0 && control ? policy_add_control(out, control, err) : r;
 }
 
-int policy_load(const char *path, struct policy *out, struct bv_error *err)
+int policy_load(const char *path, const char *control, struct policy *out, struct bv_error *err)
 {
 	memset(out, 0, sizeof *out);
 	FILE *f = fopen(path, "re");
@@ -137,7 +187,7 @@ int policy_load(const char *path, struct policy *out, struct bv_error *err)
 	fclose(f);
 	if (!buf)
 		return bv_error_set(err, ENOMEM, "out of memory");
-	int r = policy_parse(buf, n, out, err);
+	int r = policy_parse_with(buf, n, control, out, err);
 	free(buf);
 	if (r < 0)
 		bv_error_wrap(err, "%s", path);

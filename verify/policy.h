@@ -33,9 +33,16 @@ struct policy {
 
 /* Parse the JSON text strictly (jsonstrict first). -EINVAL with err naming the field. */
 int policy_parse(const char *text, size_t len, struct policy *out, struct bv_error *err);
-/* path "builtin" loads the built-in policy for a real smolvm bottle (policy_builtin_text),
- * with control as the one allowed destination ("tcp:ADDR:PORT"). */
-int policy_load(const char *path, struct policy *out, struct bv_error *err);
+/* The same, plus control ("tcp:ADDR:PORT", may be NULL) as one more control, without a
+ * sink (it is the bottle's real allowed service); the text may then list no control. */
+int policy_parse_with(const char *text, size_t len, const char *control, struct policy *out,
+		      struct bv_error *err);
+int policy_load(const char *path, const char *control, struct policy *out, struct bv_error *err);
+/* Append --allow-dest's "PROTO:ADDR:PORT" as a control; its JSON entry (for the builtin). */
+int policy_add_control(struct policy *p, const char *control, struct bv_error *err);
+int policy_control_json(const char *control, char *out, size_t cap, struct bv_error *err);
+/* The built-in policy for a real smolvm bottle (policy_builtin_text), with control as the
+ * one allowed destination ("tcp:ADDR:PORT"). */
 int policy_load_builtin(const char *control, struct policy *out, struct bv_error *err);
 extern const char policy_builtin_text[];
 void policy_free(struct policy *p);

@@ -47,36 +47,13 @@ const char policy_builtin_text[] =
 	"   {\"proto\": \"dns-tcp\", \"addr\": \"resolv\", \"port\": 53}]\n"
 	" }}\n";
 
-/* "tcp:ADDR:PORT" (IPv6 in brackets: "tcp:[fd00::1]:80") as a JSON control entry. */
-static int control_json(const char *control, char *out, size_t cap, struct bv_error *err)
-{
-	char proto[16], addr[64];
-	unsigned port;
-	const char *c1 = strchr(control, ':');
-	const char *last = strrchr(control, ':');
-	if (!c1 || c1 == last || (size_t)(c1 - control) >= sizeof proto)
-		return bv_error_set(err, EINVAL, "--allow-dest wants PROTO:ADDR:PORT, got \"%s\"", control);
-	memcpy(proto, control, (size_t)(c1 - control));
-	proto[c1 - control] = '\0';
-	const char *a = c1 + 1;
-	size_t alen = (size_t)(last - a);
-	if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']')
-		a++, alen -= 2;
-	if (alen == 0 || alen >= sizeof addr || sscanf(last + 1, "%u", &port) != 1)
-		return bv_error_set(err, EINVAL, "--allow-dest wants PROTO:ADDR:PORT, got \"%s\"", control);
-	memcpy(addr, a, alen);
-	addr[alen] = '\0';
-	snprintf(out, cap, "{\"proto\": \"%s\", \"addr\": \"%s\", \"port\": %u, \"sink\": false}", proto, addr, port);
-	return 0;
-}
-
 int policy_load_builtin(const char *control, struct policy *out, struct bv_error *err)
 {
 	char entry[256];
 	memset(out, 0, sizeof *out);
 	if (!control)
 		return bv_error_set(err, EINVAL, "the built-in policy needs the bottle's allowed destination: --allow-dest PROTO:ADDR:PORT");
-	int r = control_json(control, entry, sizeof entry, err);
+	int r = policy_control_json(control, entry, sizeof entry, err);
 	if (r < 0)
 		return r;
 	const char *at = strstr(policy_builtin_text, "@CONTROL@");

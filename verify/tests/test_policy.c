@@ -76,3 +76,36 @@ Test(policy, builtin_policy_needs_a_destination)
 	cr_assert_eq(policy_load_builtin(NULL, &p, NULL), -EINVAL);
 	cr_assert_eq(policy_load_builtin("192.0.2.10", &p, NULL), -EINVAL);
 }
+
+static const char no_control[] =
+	"{\"deadline_ms\":500,\"controls\":[],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}";
+
+Test(policy, a_file_without_controls_is_refused_alone)
+{
+	struct policy p;
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), NULL, &p, NULL), -EINVAL);
+	policy_free(&p);
+}
+
+Test(policy, allow_dest_supplies_the_control_without_a_sink)
+{
+	struct policy p;
+	struct bv_error err = { 0 };
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "tcp:127.0.0.16:8888", &p, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(p.n_dests, 2);
+	cr_assert(p.dests[1].control);
+	cr_assert_str_eq(p.dests[1].addr, "127.0.0.16");
+	cr_assert_eq(p.dests[1].port, 8888);
+	cr_assert(!p.dests[1].sink, "the bundle is a real service: no sink of ours on its port");
+	policy_free(&p);
+}
+
+Test(policy, a_malformed_allow_dest_is_refused)
+{
+	struct policy p;
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "127.0.0.16:8888", &p, NULL), -EINVAL);
+	policy_free(&p);
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "tcp:not-an-ip:1", &p, NULL), -EINVAL);
+	policy_free(&p);
+}
