@@ -224,8 +224,13 @@ static int sink_bind(const struct sink_spec *sp)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (sp->addr.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (sp->addr.ss_family == AF_INET6) {
+		/* v6 only, except an IPv4-mapped address: that sink must catch what arrives as
+		 * IPv4, which is how a guest's connect to ::ffff:a.b.c.d leaves the guest. */
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&sp->addr;
+		int v6only = !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+	}
 	if (bind(fd, (const struct sockaddr *)&sp->addr, sp->addr_len) < 0 ||
 	    (stream && listen(fd, 512) < 0)) {
 		close(fd);
