@@ -1,0 +1,138 @@
+#!/bin/sh
+# The fake smolvm and bottle-verify on simulated bottles, without the launcher: smolvm's
+# CLI shapes per version, the 0.8.0 --from drop repaired by enforce, a confined bottle
+# passing `bottle-verify all`, every leaky variant of the escape corpus caught by the class
+# it opens, and the stale `stop` that reverts a patch caught by the db checks.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/integration/sim/lib.sh"
+sim_enter "$@"
+. "$top/integration/lib.sh"
+plan 29
+sim_host
+POLICY="$top/fixtures/policies/sim-bottle.json"
+
+expect_rc() { # desc rc cmd...
+	d=$1 want=$2; shift 2
+	"$@" >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" = "$want" ]; then ok "$d"; else not_ok "$d" "exit $rc, expected $want" "$(tail -5 "$T/out")"; fi
+}
+verify_all() { # name addr -> $T/all.json, exit status in $vrc
+	"$BV" --format json all "$1" --expect "$2/32" --policy "$POLICY" --allow-dest "tcp:$2:8888" \
+		--kvm-device "$T/kvm" >"$T/all.json" 2>"$T/all.err"
+	vrc=$?
+}
+caught() { # desc want-exit point status...
+	d=$1 want=$2; shift 2
+	bad=""
+	[ "$vrc" = "$want" ] || bad="exit $vrc, expected $want"
+	while [ $# -gt 0 ]; do
+		s=$(status_of "$T/all.json" "$1")
+		[ "$s" = "$2" ] || bad="$bad; $1 is $s, expected $2"
+		shift 2
+	done
+	if [ -z "$bad" ]; then ok "$d"; else not_ok "$d" "$bad" "$(tail -3 "$T/all.err" 2>/dev/null)"; fi
+}
+restart() { # name [env...]: stop, then start with the given variant
+	m=$1; shift
+	smolvm machine stop --name "$m" >/dev/null 2>&1
+	env "$@" smolvm machine start --name "$m" >"$T/start.out" 2>&1 || cat "$T/start.out" >&2
+	sleep 0.4
+}
+
+# --- CLI shapes --------------------------------------------------------------------------
+export FAKE_SMOLVM_VERSION=0.8.0
+expect_rc "0.8.0: create takes NAME positionally, --name is a usage error (exit 2)" 2 \
+	smolvm machine create --name x --net
+expect_rc "0.8.0: a bad --allow-cidr is a usage error (exit 2)" 2 \
+	smolvm machine create x --net --allow-cidr 300.1.2.3/32
+export FAKE_SMOLVM_VERSION=1.9.2
+expect_rc "1.9.2: a positional NAME on create is a usage error (exit 2)" 2 smolvm machine create x --net
+expect_rc "1.9.2: a machine that does not exist: Error, exit 1" 1 smolvm machine start --name nope
+
+# --- 0.8.0: TSI, the alias allowlist, --from drops it -------------------------------------
+export FAKE_SMOLVM_VERSION=0.8.0
+smolvm machine create old --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
+row=$(sqlite3 "$HOME/.local/share/smolvm/server/smolvm.db" "SELECT typeof(data), json_extract(CAST(data AS TEXT), '\$.allowed_cidrs') FROM vms WHERE name='old'")
+if [ "$row" = "blob|" ]; then ok "0.8.0: create --from dropped --allow-cidr (row is a BLOB, allowed_cidrs null)"; else not_ok "0.8.0: --from drop" "$row"; fi
+"$BV" --format json db old --expect 127.0.0.16/32 >"$T/all.json" 2>/dev/null
+vrc=$?
+caught "0.8.0: bottle-verify db catches the dropped allowlist (exit 2: the TSI backend is unproven without egress)" 2 db.allowed_cidrs.exact not_ok
+"$BL" enforce old --allow 127.0.0.16/32 >"$T/enf" 2>&1
+if grep -q 'null -> \["127.0.0.16/32"\]' "$T/enf"; then ok "0.8.0: enforce repairs it (null -> [127.0.0.16/32])"; else not_ok "enforce repairs" "$(cat "$T/enf")"; fi
+FAKE_SMOLVM_KVM="$T/no-kvm" smolvm machine start --name old >"$T/out" 2>&1
+if [ $? = 1 ] && grep -q '^Error: kvm not available' "$T/out"; then ok "start without a KVM device: Error, exit 1"; else not_ok "start without KVM" "$(cat "$T/out")"; fi
+smolvm machine start --name old >/dev/null && sleep 0.4
+verify_all old 127.0.0.16
+caught "0.8.0 confined: bottle-verify all exits 0; the TSI backend point is settled by egress" 0 \
+	egress.control ok egress.denied.public ok egress.denied.host-loopback ok \
+	egress.denied.dns-carveout ok db.network_backend ok db.agent_config.match ok
+restart old FAKE_SMOLVM_LEAK=allowlist-ignored
+verify_all old 127.0.0.16
+caught "0.8.0 leak allowlist-ignored: caught (egress.denied.public not ok; exit 2, the backend stays unproven)" 2 egress.denied.public not_ok db.network_backend inconclusive
+restart old FAKE_SMOLVM_LEAK=gateway-open
+verify_all old 127.0.0.16
+caught "0.8.0 leak gateway-open (all of 127/8 reaches the host): caught" 2 egress.denied.host-loopback not_ok
+restart old FAKE_SMOLVM_LEAK=ipv6-open
+verify_all old 127.0.0.16
+caught "0.8.0 leak ipv6-open: caught (egress.denied.ipv6 not ok)" 2 egress.denied.ipv6 not_ok
+restart old FAKE_SMOLVM_LEAK=dns-open
+verify_all old 127.0.0.16
+caught "0.8.0 leak dns-open: caught (egress.denied.dns-direct not ok)" 2 egress.denied.dns-direct not_ok
+smolvm machine stop --name old >/dev/null
+expect_rc "0.8.0: rm without -f prints Cancelled and exits 0 ..." 0 smolvm machine rm old
+rows=$(sim_rows)
+if [ "$rows" = 1 ]; then ok "... and deletes nothing"; else not_ok "rm without -f deleted" "rows=$rows"; fi
+expect_rc "0.8.0: rm NAME -f deletes" 0 smolvm machine rm old -f
+
+# --- 1.9.2: virtio-net gateway ----------------------------------------------------------
+export FAKE_SMOLVM_VERSION=1.9.2
+smolvm machine create --name new --from "$T/agent.smolmachine" --net --allow-cidr 192.0.2.10/32 >/dev/null
+"$BL" enforce new --allow 192.0.2.10/32 >"$T/enf" 2>&1
+if grep -q 'nothing written' "$T/enf"; then ok "1.9.2: create --from kept the allowlist; enforce writes nothing"; else not_ok "1.9.2 enforce" "$(cat "$T/enf")"; fi
+smolvm machine start --name new >/dev/null && sleep 0.4
+verify_all new 192.0.2.10
+caught "1.9.2 confined: exit 0; DNS carve-out is a TODO, the gateway path denied" 0 \
+	egress.control ok egress.denied.dns-carveout todo egress.denied.host-loopback-gateway ok \
+	egress.denied.ipv6 ok egress.denied.ipv4-mapped ok db.network_backend ok
+restart new FAKE_SMOLVM_LEAK=allowlist-ignored
+verify_all new 192.0.2.10
+caught "1.9.2 leak allowlist-ignored: caught" 1 egress.denied.public not_ok egress.denied.ipv4-mapped not_ok
+restart new FAKE_SMOLVM_LEAK=gateway-open
+verify_all new 192.0.2.10
+caught "1.9.2 leak gateway-open (100.96.0.1 dials host loopback): caught" 1 egress.denied.host-loopback-gateway not_ok
+restart new FAKE_SMOLVM_LEAK=ipv6-open
+verify_all new 192.0.2.10
+caught "1.9.2 leak ipv6-open: caught" 1 egress.denied.ipv6 not_ok
+restart new FAKE_SMOLVM_LEAK=dns-open
+verify_all new 192.0.2.10
+caught "1.9.2 leak dns-open (TCP/53 to any resolver): caught" 1 egress.denied.dns-direct not_ok
+restart new SMOLVM_EGRESS_FLOOR=off
+export SMOLVM_EGRESS_FLOOR=off
+verify_all new 192.0.2.10
+unset SMOLVM_EGRESS_FLOOR
+caught "SMOLVM_EGRESS_FLOOR=off in the launch environment: a preflight finding" 1 preflight.env.egress_floor not_ok
+smolvm machine stop --name new >/dev/null
+expect_rc "1.9.2: rm --name NAME -f deletes" 0 smolvm machine rm --name new -f
+
+# --- the stale stop: a concurrent `machine stop` writes its cached row back ---------------
+export FAKE_SMOLVM_VERSION=0.8.0
+FAKE_SMOLVM_STALE_STOP=1 smolvm machine create stale --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
+"$BL" enforce stale --allow 127.0.0.16/32 >/dev/null 2>&1
+sleep 0.3
+smolvm machine start --name stale >/dev/null && sleep 0.4
+verify_all stale 127.0.0.16
+caught "stale stop reverted the patch: db.allowed_cidrs.exact not ok, the leak shows in egress" 2 \
+	db.allowed_cidrs.exact not_ok egress.denied.public not_ok
+d=$(smolvm machine data-dir stale)
+if grep -q 'wrote the cached record' "$d/fake-stale-stop.log" 2>/dev/null; then ok "the revert came from the stale stop (its log says so)"; else not_ok "stale stop log" "$(cat "$d/fake-stale-stop.log" 2>&1)"; fi
+smolvm machine stop --name stale >/dev/null
+smolvm machine rm stale -f >/dev/null
+
+# --- nothing left behind -----------------------------------------------------------------
+rows=$(sim_rows) hold=$(sim_holders)
+if [ "$rows" = 0 ] && [ "$hold" = 0 ]; then ok "no machine row and no namespace holder left"; else not_ok "left behind" "rows=$rows holders=$hold"; fi
+i=$(sqlite3 "$HOME/.local/share/smolvm/server/smolvm.db" 'PRAGMA integrity_check')
+if [ "$i" = ok ]; then ok "DB integrity_check ok"; else not_ok "integrity" "$i"; fi
+if [ "$(ip -o link show | grep -c bvu)" = 0 ]; then ok "no uplink left in the host namespace"; else not_ok "uplinks left" "$(ip -o link show)"; fi
+exit $((failed > 0))
