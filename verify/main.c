@@ -14,6 +14,7 @@
 #include "cidr.h"
 #include "paths.h"
 #include "report.h"
+#include "sinklock.h"
 
 #define MAX_LIST 64
 
@@ -223,7 +224,11 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 		struct transport t = { .kind = c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
 				       .netns = c->netns, .machine = c->machine,
 				       .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe };
-		rc = check_egress(r, &p, &t);
+		int lock = sinklock_take(300 * 1000, &err);
+		rc = lock < 0 ? lock : check_egress(r, &p, &t);
+		if (lock < 0)
+			report_error(r, &err);
+		sinklock_release(lock);
 	} else {
 		report_error(r, &err);
 	}
