@@ -1,6 +1,7 @@
-/* launch_main.c - bottle-launch: the minimal launcher (this version: `enforce`).
- * `enforce NAME --allow CIDR ...` writes a machine's allowed_cidrs fail-closed.
- * Exit 0 written or already matching, 1 refused or failed (nothing written), 2 usage. */
+/* launch_main.c - bottle-launch: the minimal launcher.
+ * `up` launches a bottle and hands it over only once bottle-verify proved it, `down`
+ * removes it, `enforce` writes a machine's allowed_cidrs fail-closed, `preflight` checks
+ * the host. Exit 0 done, 1 refused / a finding, 2 usage or error. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -9,11 +10,16 @@
 
 #include "cidr.h"
 #include "enforce.h"
+#include "launch.h"
+#include "proc.h"
 #include "paths.h"
 
 #define MAX_ALLOW 64
 
 struct cli {
+	const char *command;
+	struct launch_req up;
+	const char *alias;
 	const char *name;
 	const char *db_path;
 	const char *data_dir;
@@ -24,13 +30,51 @@ struct cli {
 
 static void usage(FILE *f)
 {
-	fputs("usage: bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
+	fputs("usage: bottle-launch up NAME (--from PACK | --image REF) (--allow ADDR/32 | --alias auto)\n"
+	      "                     [--control-port PORT] [--policy FILE] [--dry-run] [--smolvm BIN]\n"
+	      "                     [--verify BIN] [--kvm-device PATH] [--lease-dir DIR] [--db PATH]\n"
+	      "                     [--data-dir DIR] [-- CMD ARGS...]\n"
+	      "       bottle-launch down NAME [--smolvm BIN] [--lease-dir DIR] [--db PATH]\n"
+	      "       bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
 	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos]\n"
+	      "       bottle-launch preflight [--smolvm BIN] [--verify BIN] [--kvm-device PATH]\n"
 	      "\n"
-	      "Sets the machine's allowed_cidrs in smolvm's state DB, between create and start.\n"
-	      "Refuses (exit 1, nothing written) when the DB or row is missing, vm.lock is held,\n"
-	      "a VMM is alive, the state is not created/stopped/failed, or the patch does not take.\n",
+	      "up: preflight, one allowed destination (an alias from 127.0.0.16-31, or --allow),\n"
+	      "create, enforce, start, wait for exec, bottle-verify all; hands the bottle over only\n"
+	      "when every check passed, else stops and deletes it and releases the lease.\n"
+	      "enforce: sets allowed_cidrs between create and start; refuses (exit 1, nothing\n"
+	      "written) when the DB or row is missing, vm.lock is held, a VMM is alive, the state\n"
+	      "is not created/stopped/failed, or the patch does not take. See docs/launch.md.\n",
 	      f);
+}
+
+static int parse_option(struct cli *c, int opt, const char *arg)
+{
+	struct launch_req *u = &c->up;
+	char *end = NULL;
+	switch (opt) {
+	case 'a':
+		if (c->n_allow >= MAX_ALLOW)
+			return -1;
+		c->allow[c->n_allow++] = arg;
+		return 0;
+	case 'd': c->db_path = u->db = arg; return 0;
+	case 'D': c->data_dir = u->data_dir = arg; return 0;
+	case 'p': c->platform = arg; return 0;
+	case 'f': u->from = arg; return 0;
+	case 'i': u->image = arg; return 0;
+	case 'A': c->alias = arg; return 0;
+	case 'c':
+		u->control_port = (unsigned)strtoul(arg, &end, 10);
+		return *end || u->control_port < 1 || u->control_port > 65535 ? -1 : 0;
+	case 'P': u->policy = arg; return 0;
+	case 'n': u->dry_run = true; return 0;
+	case 's': u->smolvm = arg; return 0;
+	case 'v': u->verify = arg; return 0;
+	case 'k': u->kvm_device = arg; return 0;
+	case 'L': u->lease_dir = arg; return 0;
+	default: return -1;
+	}
 }
 
 static int parse_cli(int argc, char **argv, struct cli *c)
@@ -38,6 +82,11 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	static const struct option opts[] = {
 		{ "allow", required_argument, NULL, 'a' }, { "db", required_argument, NULL, 'd' },
 		{ "data-dir", required_argument, NULL, 'D' }, { "platform", required_argument, NULL, 'p' },
+		{ "from", required_argument, NULL, 'f' }, { "image", required_argument, NULL, 'i' },
+		{ "alias", required_argument, NULL, 'A' }, { "control-port", required_argument, NULL, 'c' },
+		{ "policy", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'n' },
+		{ "smolvm", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
+		{ "kvm-device", required_argument, NULL, 'k' }, { "lease-dir", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -45,27 +94,45 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	size_t n_pos = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 1:
+		if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (opt == 1) {
 			if (n_pos >= 2)
 				return -1;
 			pos[n_pos++] = optarg;
-			break;
-		case 'a':
-			if (c->n_allow >= MAX_ALLOW)
-				return -1;
-			c->allow[c->n_allow++] = optarg;
-			break;
-		case 'd': c->db_path = optarg; break;
-		case 'D': c->data_dir = optarg; break;
-		case 'p': c->platform = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		} else if (opt == '?' || parse_option(c, opt, optarg) < 0) {
+			return -1;
 		}
 	}
-	if (!pos[0] || strcmp(pos[0], "enforce") != 0 || !pos[1] || !pos[1][0] || !c->n_allow)
+	if (optind < argc && strcmp(argv[optind - 1], "--") == 0)
+		c->up.cmd = argv + optind;
+	else if (optind < argc)
 		return -1;
-	c->name = pos[1];
+	c->command = pos[0];
+	c->name = c->up.name = pos[1];
+	if (!c->command)
+		return -1;
+	if (strcmp(c->command, "preflight") == 0)
+		return c->name ? -1 : 0;
+	if (!c->name || !c->name[0])
+		return -1;
+	if (strcmp(c->command, "enforce") == 0)
+		return c->n_allow ? 0 : -1;
+	if (strcmp(c->command, "down") == 0)
+		return 0;
+	if (strcmp(c->command, "up") != 0)
+		return -1;
+	if (!c->up.from == !c->up.image || (c->n_allow == 1) == (c->alias != NULL) || c->n_allow > 1 ||
+	    (c->alias && strcmp(c->alias, "auto") != 0))
+		return -1;
+	c->up.allow = c->n_allow ? c->allow[0] : NULL;
+	c->up.alias_auto = c->alias != NULL;
+	if (!c->up.policy && !c->up.control_port) {
+		fputs("bottle-launch up: without --policy the built-in policy is used, and it needs --control-port\n", stderr);
+		return -1;
+	}
 	return 0;
 }
 
@@ -121,12 +188,33 @@ static int run_enforce(const struct cli *c)
 	return r < 0 ? 1 : 0;
 }
 
+static int run_preflight(const struct cli *c)
+{
+	const char *verify = c->up.verify ? c->up.verify : "bottle-verify";
+	const char *argv[] = { verify, "preflight", "--smolvm", c->up.smolvm,
+			       c->up.kvm_device ? "--kvm-device" : NULL, c->up.kvm_device, NULL };
+	int st = 2;
+	bool timed_out;
+	struct bv_error err = { 0 };
+	if (spawn_inherit((char *const *)argv, false, 60000, &st, &timed_out, &err) < 0) {
+		fprintf(stderr, "bottle-launch preflight: %s\n", err.msg);
+		return 2;
+	}
+	return st;
+}
+
 int main(int argc, char **argv)
 {
-	struct cli c = { 0 };
+	struct cli c = { .up.smolvm = "smolvm" };
 	if (parse_cli(argc, argv, &c) < 0) {
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(c.command, "up") == 0)
+		return launch_up(&c.up);
+	if (strcmp(c.command, "down") == 0)
+		return launch_down(&c.up);
+	if (strcmp(c.command, "preflight") == 0)
+		return run_preflight(&c);
 	return run_enforce(&c);
 }

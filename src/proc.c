@@ -272,3 +272,37 @@ void spawn_result_free(struct spawn_result *res)
 	free(res->errout);
 	memset(res, 0, sizeof *res);
 }
+
+int spawn_inherit(char *const argv[], bool keep_stdin, int timeout_ms, int *status, bool *timed_out,
+		  struct bv_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	*timed_out = false;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
+	if (!keep_stdin && posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
+	}
+	int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return bv_error_errno(err, r, "spawn %s", argv[0]);
+	int st = 0;
+	for (long waited = 0;; waited += 10) {
+		pid_t w = waitpid(pid, &st, timeout_ms > 0 ? WNOHANG : 0);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return bv_error_errno(err, errno, "wait for %s", argv[0]);
+		if (timeout_ms > 0 && waited >= timeout_ms && !*timed_out) {
+			kill(pid, SIGKILL);
+			*timed_out = true;
+		}
+		if (timeout_ms > 0)
+			usleep(10 * 1000);
+	}
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 0;
+}

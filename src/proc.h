@@ -45,4 +45,10 @@ int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spa
 		  struct bv_error *err);
 void spawn_result_free(struct spawn_result *res);
 
+/* posix_spawnp(argv) with stdout and stderr inherited (the caller's own), stdin from
+ * /dev/null unless keep_stdin; wait for it, SIGKILL after timeout_ms (0: no limit).
+ * *status: the exit status, or 128 + signal. 0, or -errno when it could not be run. */
+int spawn_inherit(char *const argv[], bool keep_stdin, int timeout_ms, int *status, bool *timed_out,
+		  struct bv_error *err);
+
 #endif
