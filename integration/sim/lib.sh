@@ -14,6 +14,10 @@ sim_enter() {
 		exec unshare --user --map-root-user --net --mount --pid --fork --mount-proc \
 			--propagation private sh "$0" "$@"
 	fi
+	if [ "${SIM_REQUIRED:-}" = 1 ]; then
+		echo "$0: needs root or unprivileged user namespaces (unshare --user --map-root-user --net)" >&2
+		exit 2
+	fi
 	echo "TAP version 13"
 	if [ "${BOTTLE_VERIFY_MUST_RUN:-}" = 1 ]; then
 		echo "1..1"; echo "not ok 1 - the sim lane needs root or user namespaces (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1
