@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 22
+plan 25
 sim_host
 POLICY="$top/fixtures/policies/sim-bottle.json"
 up() { # name args...: bottle-launch up; $T/up.out (stdout), $T/up.err; exit in $urc
@@ -67,6 +67,19 @@ export FAKE_SMOLVM_VERSION=1.9.2
 FAKE_SMOLVM_EXEC_READY_MS=60000 up b6 --allow 192.0.2.10/32
 if [ "$urc" != 0 ] && grep -qi 'exec' "$T/up.err"; then ok "exec never ready: bounded wait, exit $urc"; else not_ok "exec never ready" "exit $urc"; fi
 clean "... torn down"
+
+# --- --dry-run: the whole plan, nothing changed --------------------------------------------
+: >"$T/argv.log"
+FAKE_SMOLVM_VERSION=0.8.0 "$BL" up b7 --alias auto --from "$T/agent.smolmachine" --control-port 8888 --policy "$POLICY" \
+	--kvm-device "$T/kvm" --dry-run >"$T/plan.out" 2>"$T/plan.err"
+prc=$?
+if [ $prc = 0 ] && grep -q 'allowlist \[127.0.0.16/32\] (alias 127.0.0.16, would be leased)' "$T/plan.out" &&
+	grep -q 'slug b7 -> 192.168.[0-9]*.0/24' "$T/plan.out" && grep -q 'create.*machine create b7 --from' "$T/plan.out" &&
+	grep -q 'verify .* all b7 --expect 127.0.0.16/32' "$T/plan.out"; then
+	ok "--dry-run prints the plan: alias, bundle subnet, create argv for 0.8.0, verify argv"
+else not_ok "--dry-run plan" "exit $prc" "$(cat "$T/plan.out" "$T/plan.err" | head -12)"; fi
+if ! grep -v -- '--version' "$T/argv.log" | grep -q .; then ok "--dry-run ran no smolvm command but --version"; else not_ok "dry-run ran" "$(cat "$T/argv.log")"; fi
+clean "--dry-run took no lease and created nothing"
 
 # --- secrets -----------------------------------------------------------------------------------
 if ! grep -q canary-9d1f0c2e "$T/argv.log"; then ok "no value from the launcher's environment on any smolvm argv"; else not_ok "canary on argv" "$(grep canary "$T/argv.log")"; fi
