@@ -297,19 +297,11 @@ static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 
 static char *default_verify(void)
 {
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *out = NULL;
-	if (n <= 0)
-		return strdup("bottle-verify");
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	*slash = '\0';
-	if (asprintf(&out, "%s/bottle-verify", self) < 0 || access(out, X_OK) != 0) {
-		free(out);
-		return strdup("bottle-verify");
-	}
-	return out;
+	char *out = proc_self_sibling("bottle-verify");
+	if (out && access(out, X_OK) == 0)
+		return out;
+	free(out);
+	return strdup("bottle-verify"); /* from PATH */
 }
 
 static int hand_over(struct launch *l)

@@ -306,3 +306,18 @@ int spawn_inherit(char *const argv[], bool keep_stdin, int timeout_ms, int *stat
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	return 0;
 }
+
+char *proc_self_sibling(const char *name)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	char *out = NULL;
+	return asprintf(&out, "%s/%s", self, name) < 0 ? NULL : out;
+}

@@ -51,4 +51,8 @@ void spawn_result_free(struct spawn_result *res);
 int spawn_inherit(char *const argv[], bool keep_stdin, int timeout_ms, int *status, bool *timed_out,
 		  struct bv_error *err);
 
+/* NAME in the directory of this very executable (/proc/self/exe), malloc'd; NULL when
+ * that cannot be told. Our programs find each other there (build/ or the install dir). */
+char *proc_self_sibling(const char *name);
+
 #endif

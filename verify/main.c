@@ -13,6 +13,7 @@
 #include "check_preflight.h"
 #include "cidr.h"
 #include "paths.h"
+#include "proc.h"
 #include "report.h"
 #include "sinklock.h"
 
@@ -196,27 +197,11 @@ static int run_db(const struct cli *c, struct bv_report *r)
 	return rc;
 }
 
-/* bottle-probe beside this binary, unless --probe says otherwise. */
-static char *default_probe(void)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	char *out = NULL;
-	return asprintf(&out, "%s/bottle-probe", self) < 0 ? NULL : out;
-}
-
 static int run_egress(const struct cli *c, struct bv_report *r)
 {
 	struct policy p = { 0 };
 	struct bv_error err = { 0 };
-	char *probe = c->probe ? strdup(c->probe) : default_probe();
+	char *probe = c->probe ? strdup(c->probe) : proc_self_sibling("bottle-probe");
 	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
 		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
