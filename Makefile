@@ -14,8 +14,8 @@ BV_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjs
 TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 CORE_SRC   := $(filter-out src/launch_main.c,$(wildcard src/*.c))
-# plan.c and dns.c are shared with the guest binary; probe.c is the guest's main.
-PROBE_SHARED := verify/probe/plan.c verify/probe/dns.c
+# plan.c, dns.c and git.c are shared with the guest binary; probe.c is the guest's main.
+PROBE_SHARED := verify/probe/plan.c verify/probe/dns.c verify/probe/git.c
 VERIFY_SRC := $(filter-out verify/main.c,$(wildcard verify/*.c)) $(PROBE_SHARED)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 VERIFY_OBJ := $(VERIFY_SRC:%.c=$(BUILD)/obj/%.o)

@@ -33,6 +33,7 @@ struct cli {
 	const char *netns;
 	const char *probe;
 	const char *machine;
+	const char *guest_cmd;
 	const char *allow_dest;
 	const char *expect[MAX_LIST + 1];
 	size_t n_expect;
@@ -54,7 +55,9 @@ static void usage(FILE *f)
 	      "  all NAME --expect CIDR --policy FILE|builtin [--allow-dest PROTO:ADDR:PORT]\n"
 	      "             [db and preflight options]: preflight, db and egress (through\n"
 	      "             smolvm machine exec) on one machine, one report\n"
-	      "  egress --policy FILE (--netns NAME|/proc/PID/ns/net | --machine NAME)\n"
+	      "  egress --policy FILE (--netns NAME|/proc/PID/ns/net | --machine NAME |\n"
+	      "             --guest-cmd PROG: runs `PROG PROBE`, plan on stdin, report on stdout,\n"
+	      "             exit 77 when the probe ran to the end)\n"
 	      "             [--probe PATH] [--smolvm BIN]\n"
 	      "         --policy builtin --allow-dest PROTO:ADDR:PORT: the built-in policy for a\n"
 	      "         real smolvm bottle (never for tests: it names real-world addresses)\n"
@@ -99,6 +102,7 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'R': c->probe = arg; return 0;
 	case 'M': c->machine = arg; return 0;
 	case 'A': c->allow_dest = arg; return 0;
+	case 'G': c->guest_cmd = arg; return 0;
 	default: return -1;
 	}
 }
@@ -117,6 +121,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "policy", required_argument, NULL, 'P' }, { "netns", required_argument, NULL, 'N' },
 		{ "probe", required_argument, NULL, 'R' }, { "machine", required_argument, NULL, 'M' },
 		{ "allow-dest", required_argument, NULL, 'A' },
+		{ "guest-cmd", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -206,8 +211,9 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
 	if (rc == 0) {
-		struct transport t = { .kind = c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
-				       .netns = c->netns, .machine = c->machine,
+		struct transport t = { .kind = c->guest_cmd ? TRANSPORT_CMD
+					       : c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
+				       .netns = c->netns, .machine = c->machine, .cmd = c->guest_cmd,
 				       .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe };
 		int lock = sinklock_take(300 * 1000, &err);
 		rc = lock < 0 ? lock : check_egress(r, &p, &t);
@@ -259,8 +265,8 @@ static int validate(const struct cli *c)
 		return 0;
 	}
 	if (strcmp(c->command, "egress") == 0) {
-		if (c->name || !c->policy || !c->netns == !c->machine) {
-			fprintf(stderr, "bottle-verify egress: needs --policy FILE and one of --netns NS or --machine NAME\n");
+		if (c->name || !c->policy || (!!c->netns + !!c->machine + !!c->guest_cmd) != 1) {
+			fprintf(stderr, "bottle-verify egress: needs --policy FILE and one of --netns NS, --machine NAME or --guest-cmd PROG\n");
 			return -1;
 		}
 		return 0;

@@ -9,7 +9,7 @@
 
 static const char *const outcome_names[] = { "connected", "replied", "answered", "sent",
 					     "refused", "denied", "unreachable", "timeout",
-					     "bad-answer", "error" };
+					     "bad-answer", "error", "accepted", "rejected" };
 
 const char *probe_outcome_name(enum probe_outcome o)
 {
@@ -49,14 +49,14 @@ static int keyed_uint(const char *w, const char *key, unsigned long long max,
 	return 0;
 }
 
-static int rcode_of(const char *w, int *rcode)
+static int rcode_of(const char *w, unsigned long long max, int *rcode)
 {
 	unsigned long long v;
 	if (strcmp(w, "rcode=-") == 0) {
 		*rcode = -1;
 		return 0;
 	}
-	if (keyed_uint(w, "rcode", 15, &v) < 0)
+	if (keyed_uint(w, "rcode", max, &v) < 0)
 		return -1;
 	*rcode = (int)v;
 	return 0;
@@ -80,15 +80,49 @@ static int parse_result(char **w, int nw, const struct plan *plan, struct probe_
 	if (nw != 8 || strcmp(w[0], "result"))
 		return -1;
 	long i = find_probe(plan, w[1]);
-	if (i < 0 || seen[i] || strcmp(w[2], probe_kind_name(plan->probes[i].kind)) ||
-	    outcome_of(w[3], &o) < 0 || o == OUT_SENT || keyed_uint(w[4], "errno", 4095, &e) < 0 ||
-	    keyed_uint(w[5], "us", 600000000ULL, &us) < 0 ||
-	    keyed_uint(w[6], "rx", 1ULL << 32, &rx) < 0 || rcode_of(w[7], &rcode) < 0)
+	if (i < 0 || seen[i] || strcmp(w[2], probe_kind_name(plan->probes[i].kind)))
 		return -1;
-	if ((o == OUT_ANSWERED) != (rcode >= 0))
-		return -1; /* an rcode belongs to an answer and only to one */
+	enum probe_kind k = plan->probes[i].kind;
+	bool http = k == PROBE_HTTP, git = k == PROBE_GIT;
+	if (outcome_of(w[3], &o) < 0 || o == OUT_SENT || keyed_uint(w[4], "errno", 4095, &e) < 0 ||
+	    keyed_uint(w[5], "us", 600000000ULL, &us) < 0 ||
+	    keyed_uint(w[6], "rx", 1ULL << 32, &rx) < 0 || rcode_of(w[7], http ? 999 : 15, &rcode) < 0)
+		return -1;
+	/* An rcode belongs to a DNS answer or an HTTP reply, and only to one. */
+	if ((o == OUT_ANSWERED || (http && o == OUT_REPLIED)) != (rcode >= 0))
+		return -1;
+	if ((o == OUT_ACCEPTED || o == OUT_REJECTED) != git || (http && o == OUT_REPLIED && rcode < 100))
+		return -1;
 	seen[i] = true;
-	res[i] = (struct probe_result){ &plan->probes[i], o, (int)e, us, rx, rcode };
+	memset(&res[i], 0, sizeof res[i]);
+	res[i].probe = &plan->probes[i];
+	res[i].outcome = o, res[i].err = (int)e, res[i].us = us, res[i].rx = rx, res[i].rcode = rcode;
+	return (int)i;
+}
+
+static int hexdig(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* "text ID HEX|-" for the result just read: printable ASCII and newlines only. */
+static int parse_text(char **w, int nw, struct probe_result *r)
+{
+	if (nw != 3 || strcmp(w[0], "text") || strcmp(w[1], r->probe->id))
+		return -1;
+	if (strcmp(w[2], "-") == 0)
+		return 0;
+	size_t n = strlen(w[2]);
+	if (n == 0 || n % 2 || n / 2 > PROBE_TEXT_MAX)
+		return -1;
+	for (size_t j = 0; j < n / 2; j++) {
+		int hi = hexdig(w[2][2 * j]), lo = hexdig(w[2][2 * j + 1]);
+		int c = hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+		if (c < 0 || c == 0 || (c != '\n' && (c < 0x20 || c > 0x7e)))
+			return -1;
+		r->text[j] = (char)c;
+	}
+	r->text[n / 2] = '\0';
 	return 0;
 }
 
@@ -104,6 +138,7 @@ static int parse_lines(char *copy, size_t len, const struct plan *plan,
 {
 	char *line = copy, *w[10];
 	size_t n_results = 0;
+	long want_text = -1; /* the http/git result whose text line must come next */
 	for (unsigned no = 1; line < copy + len; no++) {
 		char *nl = strchr(line, '\n');
 		if (!nl)
@@ -114,13 +149,19 @@ static int parse_lines(char *copy, size_t len, const struct plan *plan,
 		if (no == 1)
 			ok = nw == 4 && !strcmp(w[0], "BV-REPORT") && !strcmp(w[1], "1") &&
 			     !strcmp(w[2], "run") && !strcmp(w[3], plan->run);
+		else if (want_text >= 0)
+			ok = parse_text(w, nw, &res[want_text]) == 0, want_text = -1;
 		else if (nw == 2 && !strcmp(w[0], "end"))
 			return nl + 1 == copy + len && n_results == plan->n_probes &&
 					       count_is(w[1], plan->n_probes)
 				       ? 0
 				       : bv_error_set(err, EINVAL, "probe report line %u: end does not close a complete report", no);
-		else
-			ok = parse_result(w, nw, plan, res, seen) == 0 && ++n_results;
+		else {
+			int i = parse_result(w, nw, plan, res, seen);
+			ok = i >= 0 && ++n_results;
+			if (ok && (plan->probes[i].kind == PROBE_HTTP || plan->probes[i].kind == PROBE_GIT))
+				want_text = i;
+		}
 		if (!ok)
 			return bv_error_set(err, EINVAL, "probe report line %u: not a valid line for this plan", no);
 		line = nl + 1;

@@ -22,7 +22,11 @@ enum probe_outcome {
 	OUT_TIMEOUT,     /* nothing before the deadline */
 	OUT_BAD_ANSWER,  /* a DNS reply that is not an answer to our query */
 	OUT_ERROR,       /* the probe itself failed (socket, EMFILE ...) */
+	OUT_ACCEPTED,    /* git: the server reported "ok" for the pushed ref */
+	OUT_REJECTED,    /* git: the server reported "ng" (or an unpack error) */
 };
+
+#define PROBE_TEXT_MAX 1024
 
 struct probe_result {
 	const struct plan_probe *probe; /* the plan's entry this result answers */
@@ -30,11 +34,14 @@ struct probe_result {
 	int err;
 	unsigned long long us;
 	unsigned long long rx;
-	int rcode; /* -1 when none */
+	int rcode; /* -1 when none; a DNS rcode, or an http probe's HTTP status */
+	char text[PROBE_TEXT_MAX + 1]; /* http: the answer's start; git: the server's messages
+					* (printable ASCII and newlines only) */
 };
 
 /* Parse text against plan: header "BV-REPORT 1 run RUN", one "result" line per plan probe
- * (each id exactly once, kind matching), "end N" last. results must hold plan->n_probes
+ * (each id exactly once, kind matching; http and git results followed by their "text ID HEX|-"
+ * line), "end N" last. results must hold plan->n_probes
  * entries and is filled in plan order. 0, or -EINVAL with err naming the line. */
 int probe_report_parse(const char *text, size_t len, const struct plan *plan,
 		       struct probe_result *results, struct bv_error *err);

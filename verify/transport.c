@@ -24,20 +24,30 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* In the child: enter the namespace, wire stdin/stdout/stderr, exec. Exit codes 120-122
- * say which step failed; they are outside bottle-probe's own (0, 64, 65, 70). */
+extern char **environ;
+
+/* In the child: enter the namespace (netns), wire stdin/stdout/stderr, exec. Exit codes
+ * 120-122 say which step failed; they are outside bottle-probe's own (0, 64, 65, 70). */
 static void __attribute__((noreturn)) child(const struct transport *t, int in_fd, int out_w, int err_w)
 {
 	char path[512];
-	if (t->netns[0] == '/')
-		snprintf(path, sizeof path, "%s", t->netns);
-	else
-		snprintf(path, sizeof path, "/run/netns/%s", t->netns);
-	int ns = open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
-		_exit(120);
+	if (t->kind == TRANSPORT_NETNS) {
+		if (t->netns[0] == '/')
+			snprintf(path, sizeof path, "%s", t->netns);
+		else
+			snprintf(path, sizeof path, "/run/netns/%s", t->netns);
+		int ns = open(path, O_RDONLY | O_CLOEXEC);
+		if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
+			_exit(120);
+	}
 	if (dup2(in_fd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(121);
+	if (t->kind == TRANSPORT_CMD) {
+		/* The runner is the operator's own program: it keeps our environment (PATH). */
+		char *argv[] = { (char *)t->cmd, (char *)t->probe, NULL };
+		execve(t->cmd, argv, environ);
+		_exit(122);
+	}
 	char *argv[] = { (char *)t->probe, (char *)"-", NULL };
 	char *envp[] = { NULL };
 	execve(t->probe, argv, envp);
@@ -169,5 +179,9 @@ int transport_run_probe(const struct transport *t, const char *plan, size_t plan
 {
 	if (t->kind == TRANSPORT_SMOLVM)
 		return run_smolvm(t, plan, plan_len, timeout_ms, res, err);
-	return run_netns(t, plan, plan_len, timeout_ms, res, err);
+	int rc = run_netns(t, plan, plan_len, timeout_ms, res, err);
+	/* A runner proves the probe ran to the end only with the sentinel; its own 0 does not. */
+	if (rc == 0 && t->kind == TRANSPORT_CMD && res->exited)
+		res->status = res->status == TRANSPORT_OK_EXIT ? 0 : res->status == 0 ? 125 : res->status;
+	return rc;
 }

@@ -1,7 +1,9 @@
 /* transport.h - how the probe gets into a bottle and its report gets out.
  * netns: run bottle-probe in a network namespace (setns + execve, plan on stdin).
  * smolvm: `machine cp` the probe and the plan in, `machine exec` it with a sentinel exit
- * code. The caller stays where the sinks listen. No shell anywhere. */
+ * code. cmd: run a host program (e.g. the qemu lane's guest runner) as `CMD PROBE`, plan on
+ * stdin; it must exit with the sentinel when the probe ran to the end. The caller stays
+ * where the sinks listen. No shell anywhere. */
 #ifndef BV_TRANSPORT_H
 #define BV_TRANSPORT_H
 
@@ -10,7 +12,7 @@
 #include "error.h"
 #include "proc.h"
 
-enum transport_kind { TRANSPORT_NETNS, TRANSPORT_SMOLVM };
+enum transport_kind { TRANSPORT_NETNS, TRANSPORT_SMOLVM, TRANSPORT_CMD };
 
 /* bottle-probe's exit status on success under the smolvm transport: never 0, 1 or 124,
  * which smolvm uses for itself. */
@@ -21,6 +23,7 @@ struct transport {
 	const char *netns;   /* netns: "NAME" (under /run/netns) or an absolute ns path */
 	const char *smolvm;  /* smolvm: the smolvm binary */
 	const char *machine; /* smolvm: the machine name */
+	const char *cmd;     /* cmd: the guest runner program */
 	const char *probe;   /* host path of the bottle-probe binary */
 };
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = { "tcp", "udp", "dns-udp", "dns-tcp" };
+static const char *const kind_names[] = { "tcp", "udp", "dns-udp", "dns-tcp", "http", "git" };
 
 const char *probe_kind_name(enum probe_kind k)
 {
-	return (unsigned)k < 4 ? kind_names[k] : "?";
+	return (unsigned)k < PROBE_KINDS ? kind_names[k] : "?";
 }
 
 int plan_token_ok(const char *s, size_t max)
@@ -89,12 +89,63 @@ static int qname_ok(const char *q)
 
 static int kind_of(const char *s, enum probe_kind *k)
 {
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < PROBE_KINDS; i++)
 		if (strcmp(s, kind_names[i]) == 0) {
 			*k = (enum probe_kind)i;
 			return 0;
 		}
 	return -1;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Lower-case hex of 1..PLAN_DATA_MAX bytes into a new buffer. */
+static int parse_hex(const char *h, struct plan_probe *p)
+{
+	size_t n = strlen(h);
+	if (n == 0 || n % 2 || n / 2 > PLAN_DATA_MAX || !(p->data = malloc(n / 2)))
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		p->data[i] = (unsigned char)(hi << 4 | lo);
+	}
+	p->data_len = n / 2;
+	return 0;
+}
+
+/* A repository path: "/" then 1..99 of [A-Za-z0-9._/-], no "..". */
+static int repo_ok(const char *r)
+{
+	size_t n = strlen(r);
+	if (n < 2 || n > PLAN_REPO_MAX || r[0] != '/' || strstr(r, ".."))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (r[i] != '/' && !plan_token_ok((char[]){ r[i], 0 }, 1))
+			return 0;
+	return 1;
+}
+
+/* "http ADDR PORT HEX" and "git ADDR PORT REPO REF HEX": conversations over TCP. */
+static int parse_conversation(char **w, int nw, struct plan_probe *p)
+{
+	int git = p->kind == PROBE_GIT;
+	if (nw != (git ? 8 : 6) || parse_addr(w[3], w[4], p) < 0)
+		return -1;
+	if (git && (!repo_ok(w[5]) || !plan_token_ok(w[6], PLAN_ID_MAX)))
+		return -1;
+	if (parse_hex(w[git ? 7 : 5], p) < 0)
+		return -1;
+	if (git) {
+		snprintf(p->repo, sizeof p->repo, "%s", w[5]);
+		snprintf(p->ref, sizeof p->ref, "%s", w[6]);
+	}
+	snprintf(p->id, sizeof p->id, "%s", w[1]);
+	return 0;
 }
 
 /* "probe ID KIND ADDR PORT [QNAME]" split into w[1..]. */
@@ -103,6 +154,8 @@ static int parse_probe(char **w, int nw, struct plan_probe *p)
 	memset(p, 0, sizeof *p);
 	if (nw < 5 || !plan_token_ok(w[1], PLAN_ID_MAX) || kind_of(w[2], &p->kind) < 0)
 		return -1;
+	if (p->kind == PROBE_HTTP || p->kind == PROBE_GIT)
+		return parse_conversation(w, nw, p);
 	int dns = p->kind == PROBE_DNS_UDP || p->kind == PROBE_DNS_TCP;
 	if (nw != (dns ? 6 : 5))
 		return -1;
@@ -170,8 +223,11 @@ static int parse_line(char *line, unsigned no, int *state, struct plan *out, siz
 	}
 	if (*state != 2 || strcmp(w[0], "probe") || out->n_probes >= cap)
 		return fail(err, errlen, no, "unexpected line or too many probes");
-	if (parse_probe(w, nw, &out->probes[out->n_probes]) < 0)
-		return fail(err, errlen, no, "bad probe (ID KIND ADDR PORT [QNAME])");
+	if (parse_probe(w, nw, &out->probes[out->n_probes]) < 0) {
+		free(out->probes[out->n_probes].data);
+		out->probes[out->n_probes].data = NULL;
+		return fail(err, errlen, no, "bad probe (ID KIND ADDR PORT [QNAME|HEX|REPO REF HEX])");
+	}
 	out->n_probes++;
 	return 0;
 }
@@ -216,6 +272,8 @@ int plan_parse(const char *text, size_t len, struct plan *out, char *err, size_t
 
 void plan_free(struct plan *p)
 {
+	for (size_t i = 0; p->probes && i < p->n_probes; i++)
+		free(p->probes[i].data);
 	free(p->probes);
 	p->probes = NULL;
 	p->n_probes = 0;

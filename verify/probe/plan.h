@@ -14,8 +14,11 @@
 #define PLAN_RUN_MAX 32
 #define PLAN_QNAME_MAX 253
 #define PLAN_DEADLINE_MAX_MS 120000
+#define PLAN_DATA_MAX 8192 /* http: the request; git: the README (decoded bytes) */
+#define PLAN_REPO_MAX 100
 
-enum probe_kind { PROBE_TCP, PROBE_UDP, PROBE_DNS_UDP, PROBE_DNS_TCP };
+enum probe_kind { PROBE_TCP, PROBE_UDP, PROBE_DNS_UDP, PROBE_DNS_TCP, PROBE_HTTP, PROBE_GIT };
+#define PROBE_KINDS 6
 
 struct plan_probe {
 	char id[PLAN_ID_MAX + 1];
@@ -25,6 +28,10 @@ struct plan_probe {
 	char qname[PLAN_QNAME_MAX + 1]; /* DNS kinds only */
 	int use_resolv;                 /* DNS kinds: ADDR was "resolv": the guest's own
 					 * resolver (first nameserver in /etc/resolv.conf) */
+	unsigned char *data;            /* http: request bytes; git: README bytes (owned) */
+	size_t data_len;
+	char repo[PLAN_REPO_MAX + 1];   /* git: the repository path ("/gate.git") */
+	char ref[PLAN_ID_MAX + 1];      /* git: the branch pushed (refs/heads/REF) */
 };
 
 struct plan {

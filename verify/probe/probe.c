@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "git.h"
 #include "plan.h"
 
 enum { EXIT_USAGE = 64, EXIT_BADPLAN = 65, EXIT_INTERNAL = 70 };
-enum slot_state { ST_CONNECTING, ST_WAITING, ST_DONE };
+enum slot_state { ST_CONNECTING, ST_SENDING, ST_WAITING, ST_DONE };
+#define CONV_MAX (64u * 1024u) /* what an http or git probe keeps of the answer */
 
 struct slot {
 	const struct plan_probe *p;
@@ -32,6 +34,14 @@ struct slot {
 	int qlen;
 	unsigned char in[DNS_QUERY_MAX + 2];
 	size_t inlen;
+	/* http and git: a conversation */
+	const unsigned char *out; /* what is left to send */
+	size_t out_len;
+	unsigned char *owned;     /* the git push payload */
+	unsigned char *conv;      /* the answer so far */
+	size_t conv_len;
+	int phase;                /* git: 0 ref advertisement, 1 push result */
+	char text[GIT_TEXT_MAX + 1];
 };
 
 static long long now_us(void)
@@ -72,9 +82,53 @@ static int is_dns(const struct slot *s)
 	return s->p->kind == PROBE_DNS_UDP || s->p->kind == PROBE_DNS_TCP;
 }
 
+static int is_conv(const struct slot *s)
+{
+	return s->p->kind == PROBE_HTTP || s->p->kind == PROBE_GIT;
+}
+
 static int is_stream(const struct slot *s)
 {
-	return s->p->kind == PROBE_TCP || s->p->kind == PROBE_DNS_TCP;
+	return s->p->kind == PROBE_TCP || s->p->kind == PROBE_DNS_TCP || is_conv(s);
+}
+
+/* Send what is left; once all is out, wait for the answer. */
+static void conv_send(struct slot *s, int ep)
+{
+	while (s->out_len > 0) {
+		ssize_t w = send(s->fd, s->out, s->out_len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w <= 0) {
+			finish(s, s->phase || s->p->kind == PROBE_HTTP ? "connected" : errno_outcome(errno), errno);
+			return;
+		}
+		s->out += w;
+		s->out_len -= (size_t)w;
+	}
+	s->st = s->out_len ? ST_SENDING : ST_WAITING;
+	struct epoll_event ev = { .events = s->out_len ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, .data.ptr = s };
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev) < 0)
+		finish(s, "error", errno);
+}
+
+static void conv_start(struct slot *s, int ep)
+{
+	static unsigned char req[600];
+	s->outcome = "connected";
+	if (s->p->kind == PROBE_HTTP) {
+		s->out = s->p->data, s->out_len = s->p->data_len;
+	} else {
+		char host[64] = "bottle";
+		int n = git_request(s->p->repo, host, req, sizeof req);
+		if (n < 0 || !(s->owned = malloc((size_t)n))) {
+			finish(s, "error", EINVAL);
+			return;
+		}
+		memcpy(s->owned, req, (size_t)n);
+		s->out = s->owned, s->out_len = (size_t)n;
+	}
+	conv_send(s, ep);
 }
 
 /* The first payload: the nonce line, or the DNS query (length-prefixed over TCP). */
@@ -93,6 +147,10 @@ static size_t payload(const struct slot *s, const char *run, unsigned char *buf,
 
 static void send_first(struct slot *s, const char *run, int ep)
 {
+	if (is_conv(s)) {
+		conv_start(s, ep);
+		return;
+	}
 	unsigned char buf[DNS_QUERY_MAX + 2 + 128];
 	size_t n = payload(s, run, buf, sizeof buf);
 	ssize_t w = send(s->fd, buf, n, MSG_NOSIGNAL);
@@ -197,9 +255,79 @@ static void dns_tcp_data(struct slot *s)
 	finish(s, "answered", 0);
 }
 
-static void on_readable(struct slot *s)
+/* "HTTP/1.x NNN": the status, or -1. */
+static int http_status(const unsigned char *b, size_t n)
 {
-	unsigned char buf[512];
+	if (n < 12 || memcmp(b, "HTTP/1.", 7) != 0 || b[8] != ' ')
+		return -1;
+	int v = 0;
+	for (int i = 9; i < 12; i++) {
+		if (b[i] < '0' || b[i] > '9')
+			return -1;
+		v = v * 10 + (b[i] - '0');
+	}
+	return v >= 100 ? v : -1;
+}
+
+static void http_done(struct slot *s)
+{
+	size_t keep = s->conv_len < GIT_TEXT_MAX ? s->conv_len : GIT_TEXT_MAX;
+	for (size_t i = 0; i < keep; i++)
+		s->text[i] = s->conv[i] >= 0x20 && s->conv[i] < 0x7f ? (char)s->conv[i] : s->conv[i] == '\n' ? '\n' : '?';
+	s->text[keep] = '\0';
+	s->rcode = http_status(s->conv, s->conv_len);
+	finish(s, s->rcode >= 0 ? "replied" : s->conv_len ? "bad-answer" : "connected", 0);
+}
+
+/* git: the advertisement ends, then the push goes out; its result ends the probe. */
+static void git_data(struct slot *s, int eof, int ep)
+{
+	int accepted = 0;
+	if (s->phase == 0) {
+		unsigned char *push = NULL;
+		size_t push_len = 0;
+		int r = git_adv_done(s->conv, s->conv_len, s->text, sizeof s->text);
+		if (r == 1 && git_push_payload(s->p->ref, s->p->data, s->p->data_len, &push, &push_len) == 0) {
+			free(s->owned);
+			s->owned = push;
+			s->out = push, s->out_len = push_len;
+			s->conv_len = 0, s->phase = 1;
+			conv_send(s, ep);
+		} else if (r != 0 || eof) {
+			finish(s, "bad-answer", 0);
+		}
+		return;
+	}
+	int r = git_parse_result(s->conv, s->conv_len, s->p->ref, &accepted, s->text, sizeof s->text);
+	if (r == 0)
+		finish(s, accepted ? "accepted" : "rejected", 0);
+	else if (r < 0 || eof)
+		finish(s, "bad-answer", 0);
+}
+
+static void conv_data(struct slot *s, const unsigned char *buf, ssize_t n, int ep)
+{
+	if (n > 0) {
+		if (!s->conv && !(s->conv = malloc(CONV_MAX))) {
+			finish(s, "error", ENOMEM);
+			return;
+		}
+		size_t keep = CONV_MAX - s->conv_len < (size_t)n ? CONV_MAX - s->conv_len : (size_t)n;
+		memcpy(s->conv + s->conv_len, buf, keep);
+		s->conv_len += keep;
+	}
+	int eof = n == 0 || s->conv_len == CONV_MAX;
+	if (s->p->kind == PROBE_HTTP) {
+		if (eof)
+			http_done(s);
+	} else {
+		git_data(s, eof, ep);
+	}
+}
+
+static void on_readable(struct slot *s, int ep)
+{
+	unsigned char buf[4096];
 	ssize_t n = recv(s->fd, buf, sizeof buf, 0);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -207,7 +335,9 @@ static void on_readable(struct slot *s)
 		return;
 	}
 	s->rx += (size_t)n;
-	if (n == 0) {
+	if (is_conv(s)) {
+		conv_data(s, buf, n, ep);
+	} else if (n == 0) {
 		finish(s, s->outcome, 0);
 	} else if (s->p->kind == PROBE_DNS_TCP) {
 		size_t keep = sizeof s->in - s->inlen < (size_t)n ? sizeof s->in - s->inlen : (size_t)n;
@@ -233,8 +363,10 @@ static void handle(struct slot *s, unsigned events, const char *run, int ep)
 		return;
 	if (s->st == ST_CONNECTING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 		on_writable(s, run, ep);
+	else if (s->st == ST_SENDING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		conv_send(s, ep);
 	else if (s->st == ST_WAITING && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
-		on_readable(s);
+		on_readable(s, ep);
 }
 
 static size_t pending(const struct slot *slots, size_t n)
@@ -268,10 +400,13 @@ static int run_all(struct slot *slots, size_t n, const struct plan *plan)
 		for (int i = 0; i < k; i++)
 			handle(evs[i].data.ptr, evs[i].events, plan->run, ep);
 	}
-	for (size_t i = 0; i < n; i++)
-		finish(&slots[i], slots[i].st == ST_WAITING && is_stream(&slots[i]) ? "connected"
-											: "timeout",
-		       slots[i].st == ST_DONE ? slots[i].err : ETIMEDOUT);
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = &slots[i];
+		if (s->st != ST_DONE && s->p->kind == PROBE_HTTP && s->conv_len)
+			http_done(s); /* the proxy answered but kept the connection open */
+		finish(s, (s->st == ST_WAITING || s->st == ST_SENDING) && is_stream(s) ? "connected" : "timeout",
+		       s->st == ST_DONE ? s->err : ETIMEDOUT);
+	}
 	close(ep);
 	return 0;
 }
@@ -286,6 +421,12 @@ static void print_report(const struct plan *plan, const struct slot *slots, size
 			snprintf(rc, sizeof rc, "%d", s->rcode);
 		printf("result %s %s %s errno=%d us=%lld rx=%zu rcode=%s\n", s->p->id,
 		       probe_kind_name(s->p->kind), s->outcome, s->err, s->t1 - s->t0, s->rx, rc);
+		if (!is_conv(s))
+			continue;
+		printf("text %s ", s->p->id);
+		for (const char *t = s->text; *t; t++)
+			printf("%02x", (unsigned char)*t);
+		printf("%s\n", s->text[0] ? "" : "-");
 	}
 	printf("end %zu\n", n);
 }
@@ -364,6 +505,8 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	print_report(&plan, slots, plan.n_probes);
 	int rc = fflush(stdout) == 0 ? ok_exit : EXIT_INTERNAL;
+	for (size_t i = 0; i < plan.n_probes; i++)
+		free(slots[i].owned), free(slots[i].conv);
 	free(slots);
 	plan_free(&plan);
 	return rc;

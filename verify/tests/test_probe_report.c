@@ -63,3 +63,52 @@ Test(probe_report, wrong_run_kind_or_fields_are_invalid)
 	cr_assert_eq(parse("BV-REPORT 1 run r1\n" OK_A "result b dns-udp answered errno=0 us=900 rx=60 rcode=-\nend 2\n"), -EINVAL);
 	cr_assert_eq(parse("BV-REPORT 1 run r1\n" OK_A OK_B "end 2\nextra\n"), -EINVAL);
 }
+
+static int parse_conv(const char *report, struct probe_result *out)
+{
+	const char *s = "BV-PLAN 1\nrun r2 deadline_ms 500\nprobe h http 127.0.0.1 80 4745\n"
+			"probe g git 127.0.0.1 9418 /g.git b 6869\nend 2\n";
+	struct plan p;
+	char err[160];
+	cr_assert_eq(plan_parse(s, strlen(s), &p, err, sizeof err), 0, "%s", err);
+	int r = probe_report_parse(report, strlen(report), &p, out, NULL);
+	plan_free(&p);
+	return r;
+}
+
+Test(probe_report, reads_http_status_and_git_verdict_with_their_text)
+{
+	static struct probe_result r2[2];
+	const char *rep = "BV-REPORT 1 run r2\n"
+			  "result h http replied errno=0 us=5 rx=20 rcode=403\ntext h 48545450\n"
+			  "result g git rejected errno=0 us=5 rx=20 rcode=-\ntext g -\nend 2\n";
+	cr_assert_eq(parse_conv(rep, r2), 0);
+	cr_assert_eq(r2[0].rcode, 403);
+	cr_assert_str_eq(r2[0].text, "HTTP");
+	cr_assert_eq(r2[1].outcome, OUT_REJECTED);
+	cr_assert_str_eq(r2[1].text, "");
+}
+
+Test(probe_report, conversations_need_their_text_line_and_clean_text)
+{
+	static struct probe_result r2[2];
+	static const char *bad[] = {
+		/* text line missing */
+		"BV-REPORT 1 run r2\nresult h http replied errno=0 us=5 rx=2 rcode=200\n"
+		"result g git accepted errno=0 us=5 rx=2 rcode=-\ntext g -\nend 2\n",
+		/* a control byte smuggled in the text */
+		"BV-REPORT 1 run r2\nresult h http replied errno=0 us=5 rx=2 rcode=200\ntext h 1b5b\n"
+		"result g git accepted errno=0 us=5 rx=2 rcode=-\ntext g -\nend 2\n",
+		/* accepted is a git outcome only */
+		"BV-REPORT 1 run r2\nresult h http accepted errno=0 us=5 rx=2 rcode=-\ntext h -\n"
+		"result g git accepted errno=0 us=5 rx=2 rcode=-\ntext g -\nend 2\n",
+		/* a reply without a status */
+		"BV-REPORT 1 run r2\nresult h http replied errno=0 us=5 rx=2 rcode=-\ntext h -\n"
+		"result g git accepted errno=0 us=5 rx=2 rcode=-\ntext g -\nend 2\n",
+		/* the text line names another probe */
+		"BV-REPORT 1 run r2\nresult h http replied errno=0 us=5 rx=2 rcode=200\ntext g -\n"
+		"result g git accepted errno=0 us=5 rx=2 rcode=-\ntext g -\nend 2\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_expect_eq(parse_conv(bad[i], r2), -EINVAL, "accepted case %zu", i);
+}

@@ -1,6 +1,7 @@
 /* The probe plan format: what parses, what is refused. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "plan.h"
@@ -81,4 +82,40 @@ Test(plan, error_names_the_line)
 	cr_assert_eq(plan_parse(s, strlen(s), &p, err, sizeof err), -1);
 	cr_assert(strstr(err, "line 4"), "%s", err);
 	plan_free(&p);
+}
+
+Test(plan, parses_http_and_git_conversations)
+{
+	const char *s = "BV-PLAN 1\nrun r1 deadline_ms 500\n"
+			"probe h http 127.0.0.1 8888 474554\n"
+			"probe g git 127.0.0.1 9418 /gate.git b-1 6869\nend 2\n";
+	struct plan p;
+	char err[160];
+	cr_assert_eq(plan_parse(s, strlen(s), &p, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(p.probes[0].kind, PROBE_HTTP);
+	cr_assert_eq(p.probes[0].data_len, 3);
+	cr_assert_eq(memcmp(p.probes[0].data, "GET", 3), 0);
+	cr_assert_str_eq(p.probes[1].repo, "/gate.git");
+	cr_assert_str_eq(p.probes[1].ref, "b-1");
+	plan_free(&p);
+}
+
+Test(plan, refuses_bad_conversations)
+{
+	static const char *bad[] = {
+		"probe h http 127.0.0.1 8888 47455\n",            /* odd hex */
+		"probe h http 127.0.0.1 8888 47G5\n",             /* not hex */
+		"probe h http 127.0.0.1 8888 4745 extra\n",       /* extra word */
+		"probe g git 127.0.0.1 9418 gate.git b 6869\n",   /* repo not absolute */
+		"probe g git 127.0.0.1 9418 /../etc b 6869\n",    /* repo escapes */
+		"probe g git 127.0.0.1 9418 /g.git b/c 6869\n",   /* ref not a token */
+		"probe g git 127.0.0.1 9418 /g.git b\n",          /* no README */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[512], err[160];
+		struct plan p;
+		snprintf(text, sizeof text, "BV-PLAN 1\nrun r1 deadline_ms 500\n%send 1\n", bad[i]);
+		cr_expect_eq(plan_parse(text, strlen(text), &p, err, sizeof err), -1, "accepted: %s", bad[i]);
+		plan_free(&p);
+	}
 }
