@@ -80,8 +80,71 @@ static int parse_list(const cJSON *list, const char *cls, bool control, struct p
 	return 0;
 }
 
+static int endpoint_of(const cJSON *o, struct gate_endpoint *e)
+{
+	const char *addr = str_of(o, "addr");
+	const cJSON *port = cJSON_GetObjectItemCaseSensitive(o, "port");
+	unsigned char buf[16];
+	if (!o)
+		return 0;
+	if (!addr || strlen(addr) >= sizeof e->addr ||
+	    (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) ||
+	    !cJSON_IsNumber(port) || port->valuedouble < 1 || port->valuedouble > 65535)
+		return -1;
+	snprintf(e->addr, sizeof e->addr, "%s", addr);
+	e->port = (unsigned)port->valuedouble;
+	e->set = true;
+	return 0;
+}
+
+static int copy_str(const cJSON *o, const char *key, char *out, size_t cap, bool required)
+{
+	const char *v = str_of(o, key);
+	if (!v)
+		return required ? -1 : 0;
+	if (!v[0] || strlen(v) >= cap)
+		return -1;
+	snprintf(out, cap, "%s", v);
+	return 0;
+}
+
+/* The optional "gate" object: the proxy and the git gate, with their upstreams. */
+static int parse_gate(const cJSON *g, struct gate_spec *s, struct bv_error *err)
+{
+	const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(g, "proxy");
+	const cJSON *git = cJSON_GetObjectItemCaseSensitive(g, "git");
+	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(g, "declared_ports"), *pt;
+	if (!cJSON_IsObject(g))
+		return bv_error_set(err, EINVAL, "policy: \"gate\" must be an object");
+	if (proxy && (endpoint_of(proxy, &s->proxy) < 0 ||
+		      endpoint_of(cJSON_GetObjectItemCaseSensitive(proxy, "upstream"), &s->proxy_upstream) < 0 ||
+		      !s->proxy_upstream.set || copy_str(proxy, "allowed_host", s->allowed_host, sizeof s->allowed_host, true) < 0 ||
+		      copy_str(proxy, "denied_host", s->denied_host, sizeof s->denied_host, true) < 0 ||
+		      copy_str(proxy, "denied_ip", s->denied_ip, sizeof s->denied_ip, true) < 0))
+		return bv_error_set(err, EINVAL, "policy: gate.proxy needs addr, port, allowed_host, denied_host, denied_ip and upstream {addr, port}");
+	const cJSON *dport = proxy ? cJSON_GetObjectItemCaseSensitive(proxy, "denied_ip_port") : NULL;
+	s->denied_ip_port = cJSON_IsNumber(dport) && dport->valuedouble >= 1 && dport->valuedouble <= 65535
+				    ? (unsigned)dport->valuedouble : 80;
+	if (git && (endpoint_of(git, &s->git) < 0 ||
+		    endpoint_of(cJSON_GetObjectItemCaseSensitive(git, "upstream"), &s->git_upstream) < 0 ||
+		    !s->git_upstream.set || copy_str(git, "repo", s->repo, sizeof s->repo, true) < 0 ||
+		    copy_str(git, "scanner", s->scanner, sizeof s->scanner, true) < 0))
+		return bv_error_set(err, EINVAL, "policy: gate.git needs addr, port, repo, scanner and upstream {addr, port}");
+	if (copy_str(g, "allowed_addr", s->allowed_addr, sizeof s->allowed_addr, false) < 0)
+		return bv_error_set(err, EINVAL, "policy: gate.allowed_addr must be an address");
+	cJSON_ArrayForEach(pt, ports) {
+		if (!cJSON_IsNumber(pt) || s->n_declared >= 16)
+			return bv_error_set(err, EINVAL, "policy: gate.declared_ports: at most 16 port numbers");
+		s->declared_ports[s->n_declared++] = (unsigned)pt->valuedouble;
+	}
+	return 0;
+}
+
 static int parse_doc(const cJSON *root, struct policy *p, bool extra_control, struct bv_error *err)
 {
+	const cJSON *gate = cJSON_GetObjectItemCaseSensitive(root, "gate");
+	if (gate && parse_gate(gate, &p->gate, err) < 0)
+		return -EINVAL;
 	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(root, "deadline_ms");
 	const cJSON *controls = cJSON_GetObjectItemCaseSensitive(root, "controls");
 	const cJSON *denied = cJSON_GetObjectItemCaseSensitive(root, "denied");
@@ -196,6 +259,8 @@ int policy_load(const char *path, const char *control, struct policy *out, struc
 
 void policy_free(struct policy *p)
 {
+	for (size_t i = 0; p->dests && i < p->n_dests; i++)
+		free(p->dests[i].data);
 	free(p->dests);
 	p->dests = NULL;
 	p->n_dests = 0;

@@ -23,12 +23,38 @@ struct policy_dest {
 			     * 100.96.0.1:P dials host 127.0.0.1:P, so that is where it lands */
 	bool accept_gap; /* a known, accepted gap (e.g. smolvm's DNS carve-out): TODO */
 	char gap_reason[160];
+	/* Set by the gate for the probes it adds (http, git), never read from a file: */
+	unsigned sink_port;     /* the sink's port when it differs from port (an upstream) */
+	bool scan;              /* the sink is an upstream stand-in (SINK_SCAN) */
+	char token[48];         /* the token the probe carries; a sink that logs it = OPEN */
+	unsigned char *data;    /* http: the request; git: the README (owned) */
+	size_t data_len;
+	char repo[PLAN_REPO_MAX + 1], ref[PLAN_ID_MAX + 1];
+};
+
+/* The bottle's parts the gate attacks through, from the policy's optional "gate" object
+ * (docs/policy.md). An endpoint with set false is a part the bottle lacks: its points SKIP. */
+struct gate_endpoint {
+	bool set;
+	char addr[64];
+	unsigned port;
+};
+
+struct gate_spec {
+	struct gate_endpoint proxy, proxy_upstream, git, git_upstream;
+	char allowed_host[128], denied_host[128], denied_ip[64];
+	unsigned denied_ip_port;
+	char repo[PLAN_REPO_MAX + 1], scanner[64];
+	char allowed_addr[64];       /* where host services on 0.0.0.0 are reachable */
+	unsigned declared_ports[16]; /* the bundle's own ports there */
+	size_t n_declared;
 };
 
 struct policy {
 	unsigned deadline_ms;
 	struct policy_dest *dests;
 	size_t n_dests;
+	struct gate_spec gate;
 };
 
 /* Parse the JSON text strictly (jsonstrict first). -EINVAL with err naming the field. */

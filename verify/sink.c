@@ -19,6 +19,7 @@
 #define SINK_MAX 64
 #define CONN_MAX 1024
 #define CONN_BUF 600
+#define SCAN_BUF (64u * 1024u)
 
 struct sink_set {
 	size_t n;
@@ -36,8 +37,9 @@ struct sink_set {
 struct conn {
 	int fd;
 	enum sink_kind kind;
-	size_t len;
-	char buf[CONN_BUF];
+	size_t len, cap;
+	bool answered; /* SINK_SCAN: the HTTP answer went out */
+	char *buf;
 };
 
 static int token_end(const char *s, size_t len, size_t i)
@@ -83,10 +85,43 @@ int sink_nonce_from_qname(const unsigned char *msg, size_t len, const char *run,
 
 static void log_id(int log_fd, const char *id)
 {
-	char line[PLAN_ID_MAX + 2];
+	char line[SINK_TOKEN_LEN + 4];
 	int n = snprintf(line, sizeof line, "%s\n", id);
-	if (write(log_fd, line, (size_t)n) != n)
+	if (n <= 0 || (size_t)n >= sizeof line || write(log_fd, line, (size_t)n) != n)
 		_exit(3); /* a lost record must not look like silence: the parent sees exit 3 */
+}
+
+static bool token_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+}
+
+void sink_scan(const char *buf, size_t len, const char *run, void (*found)(const char *what, void *ctx),
+	       void *ctx)
+{
+	char id[PLAN_ID_MAX + 1], tok[SINK_TOKEN_LEN + 2];
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == 'B' && sink_nonce_from_payload(buf + i, len - i, run, id, sizeof id) == 0)
+			found(id, ctx);
+		if (i + SINK_TOKEN_LEN > len || buf[i + 3] != '_' ||
+		    (memcmp(buf + i, "ghp", 3) != 0 && memcmp(buf + i, "bvn", 3) != 0))
+			continue;
+		size_t k = 4;
+		while (k < SINK_TOKEN_LEN && token_char(buf[i + k]))
+			k++;
+		if (k != SINK_TOKEN_LEN)
+			continue;
+		/* "~" keeps tokens apart from probe ids in the log */
+		tok[0] = '~';
+		memcpy(tok + 1, buf + i, SINK_TOKEN_LEN);
+		tok[SINK_TOKEN_LEN + 1] = '\0';
+		found(tok, ctx);
+	}
+}
+
+static void log_found(const char *what, void *ctx)
+{
+	log_id(*(int *)ctx, what);
 }
 
 /* Turn a DNS query into an NXDOMAIN answer in place. */
@@ -122,8 +157,45 @@ static void serve_datagram(int fd, enum sink_kind kind, const char *run, int log
 static void conn_close(struct conn **slot)
 {
 	close((*slot)->fd);
+	free((*slot)->buf);
 	free(*slot);
 	*slot = NULL;
+}
+
+/* Is an HTTP request complete (head, and the body its Content-Length announces)? */
+static bool http_complete(const char *b, size_t len)
+{
+	const char *end = memmem(b, len, "\r\n\r\n", 4);
+	if (!end)
+		return false;
+	size_t head = (size_t)(end - b) + 4, body = 0;
+	for (const char *p = b; p && p < end; p = memchr(p, '\n', (size_t)(end - p))) {
+		p += *p == '\n';
+		if ((size_t)(end - p) > 15 && strncasecmp(p, "content-length:", 15) == 0)
+			body = strtoul(p + 15, NULL, 10);
+	}
+	return len >= head + body;
+}
+
+/* An upstream stand-in: keep reading; answer an HTTP request once it is complete, so a
+ * forwarding proxy finishes; scan everything when the peer closes or the buffer fills. */
+static void serve_scan(struct conn **slot, const char *run, int log_fd)
+{
+	struct conn *c = *slot;
+	ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		c->len += (size_t)n;
+	if (!c->answered && c->len > 4 && memcmp(c->buf, "BV1 ", 4) != 0 && http_complete(c->buf, c->len)) {
+		static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+		(void)!write(c->fd, ok, sizeof ok - 1);
+		c->answered = true;
+	}
+	if (n > 0 && c->len < c->cap)
+		return;
+	sink_scan(c->buf, c->len, run, log_found, &log_fd);
+	conn_close(slot);
 }
 
 /* Read what the peer sends; decide once a line (TCP) or a whole length-prefixed query
@@ -132,14 +204,14 @@ static void serve_stream(struct conn **slot, const char *run, int log_fd)
 {
 	struct conn *c = *slot;
 	char id[PLAN_ID_MAX + 1];
-	ssize_t n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+	ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0)
 		c->len += (size_t)n;
 	bool dns = c->kind == SINK_DNS_TCP;
 	size_t want = dns && c->len >= 2 ? 2 + ((size_t)(unsigned char)c->buf[0] << 8 | (unsigned char)c->buf[1]) : 0;
-	bool done = n <= 0 || c->len == sizeof c->buf || (dns ? want && c->len >= want : memchr(c->buf, '\n', c->len) != NULL);
+	bool done = n <= 0 || c->len == c->cap || (dns ? want && c->len >= want : memchr(c->buf, '\n', c->len) != NULL);
 	if (!done)
 		return;
 	int got = dns ? (c->len > 2 ? sink_nonce_from_qname((unsigned char *)c->buf + 2, c->len - 2, run, id, sizeof id) : -1)
@@ -164,10 +236,14 @@ static int conn_add(int ep, struct conn **conns, int lfd, enum sink_kind kind)
 		if (conns[k])
 			continue;
 		conns[k] = calloc(1, sizeof **conns);
+		size_t cap = kind == SINK_SCAN ? SCAN_BUF : CONN_BUF;
+		if (conns[k] && !(conns[k]->buf = malloc(cap)))
+			free(conns[k]), conns[k] = NULL;
 		if (!conns[k])
 			break;
 		conns[k]->fd = fd;
 		conns[k]->kind = kind;
+		conns[k]->cap = cap;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = SINK_MAX + k };
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0)
 			return 0;
@@ -182,12 +258,16 @@ static void dispatch(int ep, struct sink_set *s, struct conn **conns, unsigned l
 {
 	if (tag < s->n) {
 		enum sink_kind k = s->kinds[tag];
-		if (k == SINK_TCP || k == SINK_DNS_TCP)
+		if (k == SINK_TCP || k == SINK_DNS_TCP || k == SINK_SCAN)
 			conn_add(ep, conns, s->fds[tag], k);
 		else
 			serve_datagram(s->fds[tag], k, s->run, s->log_fd);
 	} else if (tag >= SINK_MAX && tag < SINK_MAX + CONN_MAX && conns[tag - SINK_MAX]) {
-		serve_stream(&conns[tag - SINK_MAX], s->run, s->log_fd);
+		struct conn **c = &conns[tag - SINK_MAX];
+		if ((*c)->kind == SINK_SCAN)
+			serve_scan(c, s->run, s->log_fd);
+		else
+			serve_stream(c, s->run, s->log_fd);
 	}
 }
 
@@ -209,8 +289,14 @@ static void __attribute__((noreturn)) child_loop(struct sink_set *s, int stop_r)
 		if (k < 0 && errno != EINTR)
 			_exit(4);
 		for (int i = 0; i < k; i++) {
-			if (evs[i].data.u64 == ~0ULL)
-				_exit(0); /* the parent closed the stop pipe */
+			if (evs[i].data.u64 == ~0ULL) {
+				/* The parent closed the stop pipe: what an upstream stand-in holds
+				 * still counts (a proxy may keep its upstream connection open). */
+				for (size_t c = 0; c < CONN_MAX; c++)
+					if (conns[c] && conns[c]->kind == SINK_SCAN)
+						sink_scan(conns[c]->buf, conns[c]->len, s->run, log_found, &s->log_fd);
+				_exit(0);
+			}
 			dispatch(ep, s, conns, evs[i].data.u64);
 		}
 	}
@@ -218,7 +304,7 @@ static void __attribute__((noreturn)) child_loop(struct sink_set *s, int stop_r)
 
 static int sink_bind(const struct sink_spec *sp)
 {
-	bool stream = sp->kind == SINK_TCP || sp->kind == SINK_DNS_TCP;
+	bool stream = sp->kind == SINK_TCP || sp->kind == SINK_DNS_TCP || sp->kind == SINK_SCAN;
 	int fd = socket(sp->addr.ss_family, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0)
@@ -323,6 +409,13 @@ bool sinks_saw(const struct sink_set *s, const char *id)
 		p += len + (nl ? 1 : 0);
 	}
 	return false;
+}
+
+bool sinks_saw_token(const struct sink_set *s, const char *token)
+{
+	char t[SINK_TOKEN_LEN + 2];
+	snprintf(t, sizeof t, "~%s", token);
+	return strlen(token) == SINK_TOKEN_LEN && sinks_saw(s, t);
 }
 
 void sinks_free(struct sink_set *s)

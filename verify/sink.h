@@ -11,7 +11,11 @@
 
 #include "error.h"
 
-enum sink_kind { SINK_TCP, SINK_UDP, SINK_DNS_UDP, SINK_DNS_TCP };
+/* SINK_SCAN: an upstream stand-in (what a bottle's proxy or git gate forwards to): TCP,
+ * keeps up to 64 KiB per connection, answers an HTTP request with 200, and at the end
+ * logs every "BV1 RUN ID" nonce and every token (ghp_/bvn_ + 36 of [0-9a-z]) anywhere in
+ * the bytes. */
+enum sink_kind { SINK_TCP, SINK_UDP, SINK_DNS_UDP, SINK_DNS_TCP, SINK_SCAN };
 
 struct sink_spec {
 	enum sink_kind kind;
@@ -38,7 +42,16 @@ int sinks_stop(struct sink_set *s, struct bv_error *err);
 /* Did any sink log the nonce of probe id? */
 bool sinks_saw(const struct sink_set *s, const char *id);
 
+/* Did any scanning sink log this token? */
+bool sinks_saw_token(const struct sink_set *s, const char *token);
+
 void sinks_free(struct sink_set *s);
+
+#define SINK_TOKEN_LEN 40 /* "ghp_" or "bvn_" + 36 */
+/* Exposed for tests and fuzzing: call found(tok) for every token and every nonce id of run
+ * ("BV1 RUN ID" anywhere) in buf. */
+void sink_scan(const char *buf, size_t len, const char *run, void (*found)(const char *what, void *ctx),
+	       void *ctx);
 
 /* Exposed for tests and fuzzing: the probe id in a nonce payload ("BV1 RUN ID...") or
  * in a DNS query name ("ID.RUN.<anything>"), if it belongs to run. 0 and id filled, or -1. */

@@ -71,3 +71,39 @@ Test(sink, payload_nonces_are_parsed_strictly)
 	cr_assert_eq(sink_nonce_from_payload("BV2 r a1\n", 9, "r", id, sizeof id), -1);
 	cr_assert_eq(sink_nonce_from_payload("BV1 r a/1\n", 10, "r", id, sizeof id), -1);
 }
+
+static void collect(const char *what, void *ctx)
+{
+	strncat((char *)ctx, what, 200);
+	strncat((char *)ctx, ",", 2);
+}
+
+Test(sink, scan_finds_tokens_and_nonces_anywhere)
+{
+	char got[512] = "";
+	const char *b = "POST /x?q=ghp_0123456789abcdef0123456789abcdef0123 HTTP/1.1\r\n"
+			"X-T: bvn_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\nbody BV1 r9 p7\n"
+			"ghp_short ghp_0123456789ABCDEF0123456789abcdef0123 BV1 other p8\n";
+	sink_scan(b, strlen(b), "r9", collect, got);
+	cr_assert_str_eq(got, "~ghp_0123456789abcdef0123456789abcdef0123,~bvn_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,p7,");
+}
+
+Test(sink, scan_sink_answers_http_and_logs_at_close)
+{
+	struct sink_spec sp = spec(SINK_SCAN, "127.0.0.1");
+	struct sink_set *s = NULL;
+	cr_assert_eq(sinks_start(&sp, 1, "r9", &s, NULL), 0);
+	int fd = dial(s, 0, SOCK_STREAM);
+	const char *req = "POST / HTTP/1.1\r\nContent-Length: 44\r\n\r\n"
+			  "ghp_0123456789abcdef0123456789abcdef0123 end";
+	cr_assert_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	char reply[128] = "";
+	cr_assert_gt(recv(fd, reply, sizeof reply - 1, 0), 0);
+	cr_assert(strncmp(reply, "HTTP/1.1 200", 12) == 0, "%s", reply);
+	close(fd);
+	usleep(100000);
+	cr_assert_eq(sinks_stop(s, NULL), 0);
+	cr_assert(sinks_saw_token(s, "ghp_0123456789abcdef0123456789abcdef0123"));
+	cr_assert(!sinks_saw_token(s, "ghp_1123456789abcdef0123456789abcdef0123"));
+	sinks_free(s);
+}

@@ -1,0 +1,44 @@
+/* egress_run.h - one probe run with its sinks: the engine under `egress` and `gate`.
+ * Binds a sink per destination, runs bottle-probe in the bottle with the plan, reads its
+ * report in a confined child and joins it with the sink log into one verdict per dest. */
+#ifndef BV_EGRESS_RUN_H
+#define BV_EGRESS_RUN_H
+
+#include <stdbool.h>
+
+#include "policy.h"
+#include "probe_report.h"
+#include "sink.h"
+#include "transport.h"
+#include "verdict.h"
+
+#define NO_SINK (-1)      /* the policy asked for none: only the guest's errno speaks */
+#define SINK_MISSING (-2) /* the policy asked for one we could not provide: inconclusive */
+
+struct egress_run {
+	const struct policy *p;
+	char run[PLAN_RUN_MAX + 1]; /* set before egress_run_exec to choose it, or left empty */
+	struct sink_spec specs[64];
+	long sink_of[POLICY_MAX_DESTS]; /* index into specs; NO_SINK; SINK_MISSING */
+	size_t n_specs;
+	struct plan plan;
+	struct probe_result *results; /* valid when report_ok */
+	bool report_ok;
+	char report_err[BV_ERROR_MSG_MAX];
+	enum verdict *v; /* per destination; every one INCONCLUSIVE when no control is OPEN */
+	struct sink_set *sinks;
+};
+
+/* 0 with every verdict set (a failed probe or sink makes them inconclusive, not an
+ * error); -errno when the run could not be set up at all. */
+int egress_run_exec(struct egress_run *e, const struct policy *p, const struct transport *t,
+		    struct bv_error *err);
+void egress_run_free(struct egress_run *e);
+
+void egress_new_run_id(char run[PLAN_RUN_MAX + 1]);
+/* Did a sink log destination i's nonce or its token? */
+bool egress_sink_saw(const struct egress_run *e, size_t i);
+/* Append "kind addr port P: outcome errno us sink verdict" for destination i to buf. */
+void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_t cap);
+
+#endif
