@@ -12,6 +12,7 @@
 #include "check_egress.h"
 #include "check_preflight.h"
 #include "cidr.h"
+#include "gate.h"
 #include "paths.h"
 #include "proc.h"
 #include "report.h"
@@ -34,6 +35,7 @@ struct cli {
 	const char *probe;
 	const char *machine;
 	const char *guest_cmd;
+	const char *secret_env;
 	const char *allow_dest;
 	const char *expect[MAX_LIST + 1];
 	size_t n_expect;
@@ -62,6 +64,10 @@ static void usage(FILE *f)
 	      "         --policy builtin --allow-dest PROTO:ADDR:PORT: the built-in policy for a\n"
 	      "         real smolvm bottle (never for tests: it names real-world addresses)\n"
 	      "\n"
+	      "  gate [NAME] --policy FILE|builtin [--allow-dest PROTO:ADDR:PORT] [--secret-env VAR]\n"
+	      "             [--netns NS | --guest-cmd PROG] [db options]: the sandbox-escape\n"
+	      "             acceptance gate (gate.* in docs/checks.md); NAME is the smolvm machine\n"
+	      "             (probed through machine exec unless --netns/--guest-cmd; its row read)\n"
 	      "common: --platform linux|macos (where smolvm keeps its state)\n"
 	      "TAP 13 on stdout; exit 0 all ok, 1 a finding, 2 error or inconclusive.\n"
 	      "BOTTLE_VERIFY_MUST_RUN=1 turns every SKIP into not ok.\n"
@@ -103,6 +109,7 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'M': c->machine = arg; return 0;
 	case 'A': c->allow_dest = arg; return 0;
 	case 'G': c->guest_cmd = arg; return 0;
+	case 'S': c->secret_env = arg; return 0;
 	default: return -1;
 	}
 }
@@ -122,6 +129,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "probe", required_argument, NULL, 'R' }, { "machine", required_argument, NULL, 'M' },
 		{ "allow-dest", required_argument, NULL, 'A' },
 		{ "guest-cmd", required_argument, NULL, 'G' },
+		{ "secret-env", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -202,6 +210,13 @@ static int run_db(const struct cli *c, struct bv_report *r)
 	return rc;
 }
 
+static struct transport transport_of(const struct cli *c, const char *probe)
+{
+	return (struct transport){ .kind = c->guest_cmd ? TRANSPORT_CMD : c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
+				   .netns = c->netns, .machine = c->machine, .cmd = c->guest_cmd,
+				   .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe };
+}
+
 static int run_egress(const struct cli *c, struct bv_report *r)
 {
 	struct policy p = { 0 };
@@ -211,10 +226,7 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
 	if (rc == 0) {
-		struct transport t = { .kind = c->guest_cmd ? TRANSPORT_CMD
-					       : c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
-				       .netns = c->netns, .machine = c->machine, .cmd = c->guest_cmd,
-				       .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe };
+		struct transport t = transport_of(c, probe);
 		int lock = sinklock_take(300 * 1000, &err);
 		rc = lock < 0 ? lock : check_egress(r, &p, &t);
 		if (lock < 0)
@@ -225,6 +237,69 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 	}
 	policy_free(&p);
 	free(probe);
+	return rc;
+}
+
+/* The machine's row for the gate's host-side entries (bypass channels, the secret). Only
+ * db.bypass.* and db.env.secrets are read from it, so the allowlist expected does not
+ * matter there: without --expect a placeholder stands in. */
+static int gate_db_opts(const struct cli *c, struct db_check_opts *o, struct bv_cidr_set *expect,
+			struct bv_version *v, char **db, char **dir, struct bv_report *r, struct bv_error *err)
+{
+	struct bv_path_env env;
+	int rc = 0;
+	paths_env_default(&env);
+	env.platform = platform_of(c);
+	for (size_t i = 0; i < c->n_expect && rc == 0; i++)
+		rc = cidr_set_add_text(expect, c->expect[i], err);
+	if (rc == 0 && c->n_expect == 0)
+		rc = cidr_set_add_text(expect, "255.255.255.255/32", err);
+	if (rc == 0 && !c->db_path && (rc = paths_state_db(&env, db, err)) < 0)
+		bv_error_wrap(err, "cannot derive smolvm's DB path (pass --db)");
+	if (rc == 0 && !c->data_dir && (rc = paths_vm_data_dir(&env, c->name, dir, err)) < 0)
+		bv_error_wrap(err, "cannot derive the machine's data dir (pass --data-dir)");
+	if (rc < 0)
+		return rc;
+	detect_version(r, c->smolvm_bin ? c->smolvm_bin : "smolvm", c->version_override, v);
+	*o = (struct db_check_opts){ .db_path = c->db_path ? c->db_path : *db, .data_dir = c->data_dir ? c->data_dir : *dir,
+				     .name = c->name, .expect = expect, .accept_bypass = c->bypass, .version = v };
+	return 0;
+}
+
+static int run_gate(struct cli *c, struct bv_report *r)
+{
+	struct policy p = { 0 };
+	struct bv_error err = { 0 };
+	struct db_check_opts dbo;
+	struct bv_cidr_set expect = { 0 };
+	struct bv_version v = { 0 };
+	char *db = NULL, *dir = NULL;
+	struct gate_opts o = { .secret = c->secret_env ? getenv(c->secret_env) : NULL };
+	if (c->name && !c->netns && !c->guest_cmd)
+		c->machine = c->name;
+	char *probe = c->probe ? strdup(c->probe) : proc_self_sibling("bottle-probe");
+	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
+		 : c->secret_env && (!o.secret || strlen(o.secret) < 8)
+			 ? bv_error_set(&err, EINVAL, "--secret-env %s: the variable is unset or shorter than 8 bytes", c->secret_env)
+		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
+						       : policy_load(c->policy, c->allow_dest, &p, &err);
+	if (rc == 0 && c->name && (rc = gate_db_opts(c, &dbo, &expect, &v, &db, &dir, r, &err)) == 0)
+		o.db = &dbo;
+	if (rc == 0) {
+		struct transport t = transport_of(c, probe);
+		int lock = sinklock_take(300 * 1000, &err);
+		rc = lock < 0 ? lock : check_gate(r, &p, &t, &o);
+		if (lock < 0)
+			report_error(r, &err);
+		sinklock_release(lock);
+	} else {
+		report_error(r, &err);
+	}
+	policy_free(&p);
+	cidr_set_free(&expect);
+	free(probe);
+	free(db);
+	free(dir);
 	return rc;
 }
 
@@ -271,6 +346,13 @@ static int validate(const struct cli *c)
 		}
 		return 0;
 	}
+	if (strcmp(c->command, "gate") == 0) {
+		if (!c->policy || (!!c->netns + !!c->guest_cmd) > 1 || (!c->name && !c->netns && !c->guest_cmd)) {
+			fprintf(stderr, "bottle-verify gate: needs --policy FILE and NAME (a smolvm machine), --netns NS or --guest-cmd PROG\n");
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(c->command, "preflight") == 0)
 		return c->name ? -1 : 0;
 	if (strcmp(c->command, "db") == 0) {
@@ -307,6 +389,8 @@ int main(int argc, char **argv)
 		run_all(&c, r);
 	else if (strcmp(c.command, "egress") == 0)
 		run_egress(&c, r);
+	else if (strcmp(c.command, "gate") == 0)
+		run_gate(&c, r);
 	else
 		run_db(&c, r);
 	int code = report_exit_code(r);
