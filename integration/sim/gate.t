@@ -2,10 +2,11 @@
 # The sandbox-escape gate on a simulated bottle (fake smolvm 1.9.2) behind the stand-in
 # bundle (tinyproxy behind a DLP stand-in, git daemon with a scanning pre-receive hook):
 # every catalogue entry ok on the confined bottle, and not ok on its must-fail fixture.
-. "$(dirname "$0")/../lib.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
-plan 19
+. "$top/integration/lib.sh"
+plan 18
 sim_host
 for a in 192.0.2.20 192.0.2.21 192.0.2.30 192.0.2.80 198.51.100.7; do ip addr add "$a/32" dev lo; done
 POLICY="$top/fixtures/policies/sim-gate.json"
