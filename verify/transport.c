@@ -42,6 +42,9 @@ static void __attribute__((noreturn)) child(const struct transport *t, int in_fd
 	}
 	if (dup2(in_fd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(121);
+	/* Its own process group: at the deadline everything it started dies with it (a
+	 * runner's QEMU must not outlive the run). */
+	setpgid(0, 0);
 	if (t->kind == TRANSPORT_CMD) {
 		/* The runner is the operator's own program: it keeps our environment (PATH). */
 		char *argv[] = { (char *)t->cmd, (char *)t->probe, NULL };
@@ -117,7 +120,7 @@ static int run_netns(const struct transport *t, const char *plan, size_t plan_le
 	int timed_out = collect(out[0], errp[0], res, timeout_ms);
 	close(out[0]), close(errp[0]);
 	if (timed_out)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL), kill(pid, SIGKILL);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -179,6 +182,9 @@ int transport_run_probe(const struct transport *t, const char *plan, size_t plan
 {
 	if (t->kind == TRANSPORT_SMOLVM)
 		return run_smolvm(t, plan, plan_len, timeout_ms, res, err);
+	/* A runner boots a guest before the probe's deadline starts: give it that time. */
+	if (t->kind == TRANSPORT_CMD)
+		timeout_ms += TRANSPORT_CMD_BOOT_MS;
 	int rc = run_netns(t, plan, plan_len, timeout_ms, res, err);
 	/* A runner proves the probe ran to the end only with the sentinel; its own 0 does not. */
 	if (rc == 0 && t->kind == TRANSPORT_CMD && res->exited)

@@ -17,6 +17,8 @@ enum transport_kind { TRANSPORT_NETNS, TRANSPORT_SMOLVM, TRANSPORT_CMD };
 /* bottle-probe's exit status on success under the smolvm transport: never 0, 1 or 124,
  * which smolvm uses for itself. */
 #define TRANSPORT_OK_EXIT 77
+/* cmd: what a runner gets on top of the plan's deadline (a VM boots first). */
+#define TRANSPORT_CMD_BOOT_MS 60000
 
 struct transport {
 	enum transport_kind kind;
