@@ -7,10 +7,13 @@ set -eu
 # flock and setpriv for the lane scripts; perl: prove and JSON::PP; musl-tools: the
 # static guest probe; nftables + iproute2: the namespaces the egress lanes build;
 # git, tinyproxy-bin, jq: the gate's stand-in bundle (git daemon, the proxy) and its lane;
-# libtap-formatter-junit-perl: prove's JUnit output for CI dashboards.
+# libtap-formatter-junit-perl: prove's JUnit output for CI dashboards; qemu-system-x86,
+# busybox-static, linux-image-amd64 (the guest kernel), xz-utils (to unpack it): the qemu
+# lane's real guest under TCG.
 PKGS="build-essential pkg-config clang libclang-rt-dev libsqlite3-dev sqlite3 libcjson-dev
 nettle-dev libseccomp-dev libcriterion-dev perl util-linux musl-tools nftables iproute2
-git tinyproxy-bin jq libtap-formatter-junit-perl"
+git tinyproxy-bin jq libtap-formatter-junit-perl qemu-system-x86 busybox-static
+linux-image-amd64 xz-utils"
 
 missing=""
 for p in $PKGS; do
