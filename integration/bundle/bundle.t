@@ -17,7 +17,7 @@ if [ "${BV_BUNDLE_INSIDE:-}" != 1 ]; then
 			--propagation private bash "$0" "$@"
 	fi
 	echo "TAP version 13"
-	if [ "${BOTTLE_VERIFY_MUST_RUN:-}" = 1 ]; then
+	if [ "${LANE_MUST_RUN:-${BOTTLE_VERIFY_MUST_RUN:-}}" = 1 ]; then
 		echo "1..1"; echo "not ok 1 - the bundle lane needs root or user namespaces (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1
 	fi
 	echo "1..0 # SKIP the bundle lane needs root or unprivileged user namespaces"
@@ -28,7 +28,7 @@ for t in ip git perl; do command -v $t >/dev/null 2>&1 || missing="$missing $t";
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/sbin/tinyproxy ] || missing="$missing tinyproxy"
 if [ -n "$missing" ]; then
 	echo "TAP version 13"
-	if [ "${BOTTLE_VERIFY_MUST_RUN:-}" = 1 ]; then
+	if [ "${LANE_MUST_RUN:-${BOTTLE_VERIFY_MUST_RUN:-}}" = 1 ]; then
 		echo "1..1"; echo "not ok 1 - the bundle lane needs:$missing (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1
 	fi
 	echo "1..0 # SKIP the bundle lane needs:$missing"

@@ -7,7 +7,7 @@
 PROBE="$BV_BUILD/bottle-probe"
 netns_ok() { unshare -n true 2>/dev/null || unshare -rn true 2>/dev/null; }
 if ! command -v nft >/dev/null || ! command -v ip >/dev/null || ! netns_ok; then
-	if [ "${BOTTLE_VERIFY_MUST_RUN:-}" = 1 ]; then plan 1; not_ok "network namespaces and nft available (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1; fi
+	if [ "${LANE_MUST_RUN:-${BOTTLE_VERIFY_MUST_RUN:-}}" = 1 ]; then plan 1; not_ok "network namespaces and nft available (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1; fi
 	echo "1..0 # SKIP needs nft and unshare -n (root) or unshare -rn (user namespaces)"; exit 0
 fi
 plan 13

@@ -4,7 +4,7 @@
 # exit 124, or exit 0 without the probe having run) must come out inconclusive, never ok.
 . "$(dirname "$0")/../lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null || ! command -v ip >/dev/null; then
-	if [ "${BOTTLE_VERIFY_MUST_RUN:-}" = 1 ]; then plan 1; not_ok "root, ip and nft available (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1; fi
+	if [ "${LANE_MUST_RUN:-${BOTTLE_VERIFY_MUST_RUN:-}}" = 1 ]; then plan 1; not_ok "root, ip and nft available (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1; fi
 	echo "1..0 # SKIP needs root with ip and nft (named network namespaces)"; exit 0
 fi
 plan 11
