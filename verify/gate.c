@@ -228,15 +228,18 @@ static void group_point(struct bv_report *r, const struct gate_run *g, const cha
 	}
 	bool control = !strcmp(id, "gate.control");
 	enum bv_status st = n == 0 ? BV_SKIP : open ? (all_gaps ? BV_TODO : BV_NOT_OK) : unsure ? BV_INCONCLUSIVE : BV_OK;
-	if (n == 0 && !strcmp(id, "gate.host-services") && g->listeners_read)
-		st = BV_OK; /* read, and nothing listens there */
+	if (n == 0 && !strcmp(id, "gate.host-services") && (g->listeners_read || g->listen_err[0]))
+		/* read, and nothing listens there; or could not be read: not a pass */
+		st = g->listeners_read ? BV_OK : BV_INCONCLUSIVE;
 	struct bv_point *p = report_add(r, id, st, desc);
 	if (st == BV_OK)
 		return;
 	if (st == BV_SKIP) {
-		point_set_reason(p, !strcmp(id, "gate.host-services") && g->listen_err[0] ? g->listen_err : skip_reason);
+		point_set_reason(p, skip_reason);
 		return;
 	}
+	if (g->listen_err[0] && !strcmp(id, "gate.host-services"))
+		point_field(p, "listeners", g->listen_err);
 	point_field(p, "expected", control ? "every control OPEN" : "every destination denied, no nonce at any sink");
 	point_field(p, "actual", open ? "a destination of this entry is OPEN" : "not every destination could be judged");
 	point_field(p, "evidence", evidence);

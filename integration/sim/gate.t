@@ -6,7 +6,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 18
+plan 20
 sim_host
 for a in 192.0.2.20 192.0.2.21 192.0.2.30 192.0.2.80 198.51.100.7; do ip addr add "$a/32" dev lo; done
 POLICY="$top/fixtures/policies/sim-gate.json"
@@ -104,6 +104,18 @@ sqlite3 "$db" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.ports
 smolvm machine start --name g >/dev/null 2>&1; sleep 0.4
 gate
 caught "a published port in the row: gate.bypass-channels caught" 1 gate.bypass-channels not_ok
+
+# --- the carve-out without an accepted gap, and a dead control ----------------------------------
+jq '.denied["dns-carveout"] |= map(del(.accept_gap))' "$POLICY" >"$T/nogap.json"
+"$BV" --format json gate g --policy "$T/nogap.json" --allow-dest tcp:192.0.2.20:8888 >"$T/g.json" 2>"$T/g.err"
+vrc=$?
+caught "1.9.2's DNS carve-out without an accepted gap: the canary subdomain is not ok" 1 \
+	gate.dns.canary-subdomain not_ok gate.dns.direct not_ok
+"$BV" --format json gate g --policy "$POLICY" --allow-dest tcp:192.0.2.20:1 >"$T/g.json" 2>"$T/g.err"
+vrc=$?
+caught "a dead control: nothing is judged (inconclusive, exit 2), nothing passes" 2 \
+	gate.control inconclusive gate.host-loopback inconclusive gate.git.canary-push inconclusive \
+	gate.canary.http-body inconclusive
 
 # --- skips -------------------------------------------------------------------------------------------
 jq 'del(.gate)' "$POLICY" >"$T/nogate.json"
