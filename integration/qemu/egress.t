@@ -35,12 +35,16 @@ if [ "${BV_QEMU_INSIDE:-}" != 1 ]; then
 	[ -z "$missing" ] || lane_cannot_run "missing${missing%,}"
 	export BV_QEMU_INSIDE=1
 	# A fresh network namespace (only lo), and a PID namespace so that nothing this lane
-	# starts outlives it.
-	if [ "$(id -u)" = 0 ] && unshare --net --pid --fork --kill-child true 2>/dev/null; then
-		exec unshare --net --pid --fork --kill-child sh "$0" "$@"
+	# starts outlives it, with its own /proc (pids as the lane sees them: LeakSanitizer
+	# reads /proc/PID/task).
+	ns="--net --pid --fork --kill-child --mount --mount-proc --propagation private"
+	# shellcheck disable=SC2086
+	if [ "$(id -u)" = 0 ] && unshare $ns true 2>/dev/null; then
+		exec unshare $ns sh "$0" "$@"
 	fi
-	if unshare --user --map-root-user --net --pid --fork --kill-child true 2>/dev/null; then
-		exec unshare --user --map-root-user --net --pid --fork --kill-child sh "$0" "$@"
+	# shellcheck disable=SC2086
+	if unshare --user --map-root-user $ns true 2>/dev/null; then
+		exec unshare --user --map-root-user $ns sh "$0" "$@"
 	fi
 	lane_cannot_run "root or unprivileged user namespaces (unshare -n / unshare -rn)"
 fi
