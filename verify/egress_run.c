@@ -158,7 +158,13 @@ bool egress_sink_saw(const struct egress_run *e, size_t i)
 	char id[24];
 	snprintf(id, sizeof id, "d%zu", i);
 	const char *tok = e->p->dests[i].token;
-	return e->sinks && (sinks_saw(e->sinks, id) || (tok[0] && sinks_saw_token(e->sinks, tok)));
+	return e->sinks && (sinks_saw(e->sinks, id) || (tok[0] && sinks_saw_token(e->sinks, tok, -1)));
+}
+
+bool egress_sink_saw_own(const struct egress_run *e, size_t i)
+{
+	const char *tok = e->p->dests[i].token;
+	return e->sinks && tok[0] && e->sink_of[i] >= 0 && sinks_saw_token(e->sinks, tok, e->sink_of[i]);
 }
 
 void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_t cap)
@@ -206,6 +212,8 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 		rc = bv_error_set(err, ENOMEM, "out of memory");
 	if (rc == 0 && (rc = sinks_start(e->specs, e->n_specs, e->run, &e->sinks, err)) == 0) {
 		probe_and_read(e, t, pt, len);
+		/* What a proxy or gate forwards after answering the guest still counts. */
+		usleep(EGRESS_SETTLE_MS * 1000);
 		struct bv_error serr = { 0 };
 		if (sinks_stop(e->sinks, &serr) < 0) {
 			/* A sink log we cannot read could hide an escape: nothing is judged. */

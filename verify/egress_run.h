@@ -36,8 +36,13 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 void egress_run_free(struct egress_run *e);
 
 void egress_new_run_id(char run[PLAN_RUN_MAX + 1]);
-/* Did a sink log destination i's nonce or its token? */
+/* How long the sinks keep listening after the probe has reported. */
+#define EGRESS_SETTLE_MS 300
+
+/* Did any sink log destination i's nonce or its token (a leak is a leak wherever it lands)? */
 bool egress_sink_saw(const struct egress_run *e, size_t i);
+/* Did destination i's own sink log its token (a control's evidence must be its own)? */
+bool egress_sink_saw_own(const struct egress_run *e, size_t i);
 /* Append "kind addr port P: outcome errno us sink verdict" for destination i to buf. */
 void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_t cap);
 

@@ -118,7 +118,12 @@ static int add_http(struct gate_run *g, struct policy *p)
 	const struct gate_spec *s = &p->gate;
 	char req[1024], body[96];
 	for (int k = 0; k < HTTP_N; k++) {
-		struct policy_dest *d = add_dest(p, "gate-proxy", PROBE_HTTP, &s->proxy, &s->proxy_upstream);
+		/* The IP literal's far end is ours: a stand-in there catches a forward that
+		 * comes back with a 403 of its own. */
+		struct gate_endpoint far = { true, "", s->denied_ip_port };
+		snprintf(far.addr, sizeof far.addr, "%s", s->denied_ip);
+		struct policy_dest *d = add_dest(p, "gate-proxy", PROBE_HTTP, &s->proxy,
+						 k == HTTP_IPLIT ? &far : &s->proxy_upstream);
 		if (!d)
 			return -E2BIG;
 		g->http[k] = (long)(p->n_dests - 1);
@@ -227,7 +232,10 @@ static void group_point(struct bv_report *r, const struct gate_run *g, const cha
 			gap = d->gap_reason;
 	}
 	bool control = !strcmp(id, "gate.control");
-	enum bv_status st = n == 0 ? BV_SKIP : open ? (all_gaps ? BV_TODO : BV_NOT_OK) : unsure ? BV_INCONCLUSIVE : BV_OK;
+	/* An escape outside the accepted gaps is a finding; then anything unjudged makes the
+	 * point inconclusive (an accepted gap must not hide it); only then the gap's TODO. */
+	enum bv_status st = n == 0 ? BV_SKIP : open && !all_gaps ? BV_NOT_OK : unsure ? BV_INCONCLUSIVE
+			    : open ? BV_TODO : BV_OK;
 	if (n == 0 && !strcmp(id, "gate.host-services") && (g->listeners_read || g->listen_err[0]))
 		/* read, and nothing listens there; or could not be read: not a pass */
 		st = g->listeners_read ? BV_OK : BV_INCONCLUSIVE;
@@ -266,8 +274,12 @@ static void http_evidence(const struct gate_run *g, long i, const char *label, c
 static enum verdict http_verdict(const struct gate_run *g, long i)
 {
 	const struct probe_result *res = g->e.report_ok ? &g->e.results[i] : NULL;
+	long sk = g->e.sink_of[i];
 	if (egress_sink_saw(&g->e, (size_t)i))
 		return VERDICT_OPEN;
+	/* a refusal proves nothing when the stand-in that would have caught a forward was down */
+	if (sk < 0 || !g->e.sinks || !sinks_up(g->e.sinks, (size_t)sk))
+		return VERDICT_INCONCLUSIVE;
 	return res && res->outcome == OUT_REPLIED && res->rcode == 403 ? VERDICT_DENIED_ACTIVE : VERDICT_INCONCLUSIVE;
 }
 
@@ -284,7 +296,7 @@ static const char *const http_desc[HTTP_N] = {
 static void http_points(struct bv_report *r, const struct gate_run *g, bool net_ok)
 {
 	bool have = g->http[0] >= 0;
-	bool proxy_ok = have && net_ok && http_verdict(g, g->http[HTTP_CONTROL]) == VERDICT_OPEN;
+	bool proxy_ok = have && net_ok && egress_sink_saw_own(&g->e, (size_t)g->http[HTTP_CONTROL]);
 	for (int k = HTTP_HOSTNAME; k < HTTP_N; k++) {
 		if (!have) {
 			struct bv_point *p = report_add(r, http_ids[k], BV_SKIP, http_desc[k]);
@@ -330,7 +342,7 @@ static void git_point(struct bv_report *r, const struct gate_run *g, bool net_ok
 	const struct egress_run *e = &g->e;
 	const struct probe_result *c = e->report_ok ? &e->results[g->git_control] : NULL;
 	const struct probe_result *s = e->report_ok ? &e->results[g->git_canary] : NULL;
-	bool control = net_ok && c && c->outcome == OUT_ACCEPTED && egress_sink_saw(e, (size_t)g->git_control);
+	bool control = net_ok && c && c->outcome == OUT_ACCEPTED && egress_sink_saw_own(e, (size_t)g->git_control);
 	bool leaked = egress_sink_saw(e, (size_t)g->git_canary);
 	const char *scanner = e->p->gate.scanner;
 	bool named = s && strcasestr(s->text, scanner), words = s && upstream_words(s->text);

@@ -24,9 +24,10 @@ int check_gate(struct bv_report *r, struct policy *p, const struct transport *t,
  * ports filled (at most max), or -errno when /proc/net/tcp cannot be read. */
 int gate_host_listeners(const char *addr, const unsigned *declared, size_t n_declared,
 			unsigned *ports, size_t max, size_t *n, struct bv_error *err);
-/* Processes whose command line holds secret: their count, "pid (comm)" list in names.
- * Never copies the secret. */
-size_t gate_host_cmdline_secret(const char *secret, char *names, size_t cap);
+/* Processes whose command line holds secret: their count, "pid (comm)" list in names, or
+ * -1 when /proc cannot be read whole (missing, or mounted with hidepid). Never copies
+ * the secret. */
+long gate_host_cmdline_secret(const char *secret, char *names, size_t cap);
 /* gate.bypass-channels and gate.secret-exposure. */
 void gate_host_points(struct bv_report *r, const struct gate_opts *o);
 

@@ -80,6 +80,12 @@ static int parse_list(const cJSON *list, const char *cls, bool control, struct p
 	return 0;
 }
 
+static bool port_ok(const cJSON *port)
+{
+	return cJSON_IsNumber(port) && port->valuedouble >= 1 && port->valuedouble <= 65535 &&
+	       port->valuedouble == (double)(unsigned)port->valuedouble;
+}
+
 static int endpoint_of(const cJSON *o, struct gate_endpoint *e)
 {
 	const char *addr = str_of(o, "addr");
@@ -89,7 +95,7 @@ static int endpoint_of(const cJSON *o, struct gate_endpoint *e)
 		return 0;
 	if (!addr || strlen(addr) >= sizeof e->addr ||
 	    (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) ||
-	    !cJSON_IsNumber(port) || port->valuedouble < 1 || port->valuedouble > 65535)
+	    !port_ok(port))
 		return -1;
 	snprintf(e->addr, sizeof e->addr, "%s", addr);
 	e->port = (unsigned)port->valuedouble;
@@ -123,8 +129,9 @@ static int parse_gate(const cJSON *g, struct gate_spec *s, struct bv_error *err)
 		      copy_str(proxy, "denied_ip", s->denied_ip, sizeof s->denied_ip, true) < 0))
 		return bv_error_set(err, EINVAL, "policy: gate.proxy needs addr, port, allowed_host, denied_host, denied_ip and upstream {addr, port}");
 	const cJSON *dport = proxy ? cJSON_GetObjectItemCaseSensitive(proxy, "denied_ip_port") : NULL;
-	s->denied_ip_port = cJSON_IsNumber(dport) && dport->valuedouble >= 1 && dport->valuedouble <= 65535
-				    ? (unsigned)dport->valuedouble : 80;
+	if (dport && !port_ok(dport))
+		return bv_error_set(err, EINVAL, "policy: gate.proxy.denied_ip_port must be 1..65535");
+	s->denied_ip_port = dport ? (unsigned)dport->valuedouble : 80;
 	if (git && (endpoint_of(git, &s->git) < 0 ||
 		    endpoint_of(cJSON_GetObjectItemCaseSensitive(git, "upstream"), &s->git_upstream) < 0 ||
 		    !s->git_upstream.set || copy_str(git, "repo", s->repo, sizeof s->repo, true) < 0 ||
@@ -133,7 +140,7 @@ static int parse_gate(const cJSON *g, struct gate_spec *s, struct bv_error *err)
 	if (copy_str(g, "allowed_addr", s->allowed_addr, sizeof s->allowed_addr, false) < 0)
 		return bv_error_set(err, EINVAL, "policy: gate.allowed_addr must be an address");
 	cJSON_ArrayForEach(pt, ports) {
-		if (!cJSON_IsNumber(pt) || s->n_declared >= 16)
+		if (!port_ok(pt) || s->n_declared >= 16)
 			return bv_error_set(err, EINVAL, "policy: gate.declared_ports: at most 16 port numbers");
 		s->declared_ports[s->n_declared++] = (unsigned)pt->valuedouble;
 	}

@@ -36,6 +36,7 @@ struct sink_set {
 
 struct conn {
 	int fd;
+	size_t sink; /* which sink accepted it: tokens are logged with it */
 	enum sink_kind kind;
 	size_t len, cap;
 	bool answered; /* SINK_SCAN: the HTTP answer went out */
@@ -85,7 +86,7 @@ int sink_nonce_from_qname(const unsigned char *msg, size_t len, const char *run,
 
 static void log_id(int log_fd, const char *id)
 {
-	char line[SINK_TOKEN_LEN + 4];
+	char line[SINK_TOKEN_LEN + 20];
 	int n = snprintf(line, sizeof line, "%s\n", id);
 	if (n <= 0 || (size_t)n >= sizeof line || write(log_fd, line, (size_t)n) != n)
 		_exit(3); /* a lost record must not look like silence: the parent sees exit 3 */
@@ -119,9 +120,22 @@ void sink_scan(const char *buf, size_t len, const char *run, void (*found)(const
 	}
 }
 
+struct found_ctx {
+	int log_fd;
+	size_t sink;
+};
+
+/* Nonces as "ID"; tokens as "~TOKEN@SINK", so a control can demand its own sink. */
 static void log_found(const char *what, void *ctx)
 {
-	log_id(*(int *)ctx, what);
+	const struct found_ctx *f = ctx;
+	char line[SINK_TOKEN_LEN + 16];
+	if (what[0] != '~') {
+		log_id(f->log_fd, what);
+		return;
+	}
+	snprintf(line, sizeof line, "%s@%zu", what, f->sink);
+	log_id(f->log_fd, line);
 }
 
 /* Turn a DNS query into an NXDOMAIN answer in place. */
@@ -132,7 +146,7 @@ static void make_nxdomain(unsigned char *msg)
 	msg[6] = msg[7] = msg[8] = msg[9] = msg[10] = msg[11] = 0;
 }
 
-static void serve_datagram(int fd, enum sink_kind kind, const char *run, int log_fd)
+static bool serve_datagram(int fd, enum sink_kind kind, const char *run, int log_fd)
 {
 	unsigned char buf[CONN_BUF];
 	struct sockaddr_storage from;
@@ -140,7 +154,7 @@ static void serve_datagram(int fd, enum sink_kind kind, const char *run, int log
 	char id[PLAN_ID_MAX + 1];
 	ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
 	if (n <= 0)
-		return;
+		return false;
 	int got = kind == SINK_DNS_UDP
 			  ? sink_nonce_from_qname(buf, (size_t)n, run, id, sizeof id)
 			  : sink_nonce_from_payload((const char *)buf, (size_t)n, run, id, sizeof id);
@@ -152,6 +166,7 @@ static void serve_datagram(int fd, enum sink_kind kind, const char *run, int log
 	} else if (kind == SINK_UDP) {
 		sendto(fd, "ACK\n", 4, MSG_DONTWAIT, (struct sockaddr *)&from, flen);
 	}
+	return true;
 }
 
 static void conn_close(struct conn **slot)
@@ -162,7 +177,8 @@ static void conn_close(struct conn **slot)
 	*slot = NULL;
 }
 
-/* Is an HTTP request complete (head, and the body its Content-Length announces)? */
+/* Is an HTTP request complete (head, and the body its Content-Length announces)? The
+ * digits are read within the head only, and capped. */
 static bool http_complete(const char *b, size_t len)
 {
 	const char *end = memmem(b, len, "\r\n\r\n", 4);
@@ -171,8 +187,13 @@ static bool http_complete(const char *b, size_t len)
 	size_t head = (size_t)(end - b) + 4, body = 0;
 	for (const char *p = b; p && p < end; p = memchr(p, '\n', (size_t)(end - p))) {
 		p += *p == '\n';
-		if ((size_t)(end - p) > 15 && strncasecmp(p, "content-length:", 15) == 0)
-			body = strtoul(p + 15, NULL, 10);
+		if ((size_t)(end - p) <= 15 || strncasecmp(p, "content-length:", 15) != 0)
+			continue;
+		const char *d = p + 15;
+		while (d < end && *d == ' ')
+			d++;
+		for (body = 0; d < end && *d >= '0' && *d <= '9' && body < SCAN_BUF; d++)
+			body = body * 10 + (size_t)(*d - '0');
 	}
 	return len >= head + body;
 }
@@ -181,6 +202,7 @@ static bool http_complete(const char *b, size_t len)
  * forwarding proxy finishes; scan everything when the peer closes or the buffer fills. */
 static void serve_scan(struct conn **slot, const char *run, int log_fd)
 {
+	struct found_ctx f = { log_fd, (*slot)->sink };
 	struct conn *c = *slot;
 	ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -194,7 +216,7 @@ static void serve_scan(struct conn **slot, const char *run, int log_fd)
 	}
 	if (n > 0 && c->len < c->cap)
 		return;
-	sink_scan(c->buf, c->len, run, log_found, &log_fd);
+	sink_scan(c->buf, c->len, run, log_found, &f);
 	conn_close(slot);
 }
 
@@ -227,7 +249,7 @@ static void serve_stream(struct conn **slot, const char *run, int log_fd)
 	conn_close(slot);
 }
 
-static int conn_add(int ep, struct conn **conns, int lfd, enum sink_kind kind)
+static int conn_add(int ep, struct conn **conns, int lfd, enum sink_kind kind, size_t sink)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
@@ -242,6 +264,7 @@ static int conn_add(int ep, struct conn **conns, int lfd, enum sink_kind kind)
 		if (!conns[k])
 			break;
 		conns[k]->fd = fd;
+		conns[k]->sink = sink;
 		conns[k]->kind = kind;
 		conns[k]->cap = cap;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = SINK_MAX + k };
@@ -259,7 +282,7 @@ static void dispatch(int ep, struct sink_set *s, struct conn **conns, unsigned l
 	if (tag < s->n) {
 		enum sink_kind k = s->kinds[tag];
 		if (k == SINK_TCP || k == SINK_DNS_TCP || k == SINK_SCAN)
-			conn_add(ep, conns, s->fds[tag], k);
+			conn_add(ep, conns, s->fds[tag], k, (size_t)tag);
 		else
 			serve_datagram(s->fds[tag], k, s->run, s->log_fd);
 	} else if (tag >= SINK_MAX && tag < SINK_MAX + CONN_MAX && conns[tag - SINK_MAX]) {
@@ -269,6 +292,43 @@ static void dispatch(int ep, struct sink_set *s, struct conn **conns, unsigned l
 		else
 			serve_stream(c, s->run, s->log_fd);
 	}
+}
+
+/* What a connection holds at the end, judged as it is (a line without its newline, a
+ * proxy's upstream connection still open). */
+static void judge_rest(struct conn *c, const struct sink_set *s)
+{
+	char id[PLAN_ID_MAX + 1];
+	struct found_ctx f = { s->log_fd, c->sink };
+	for (ssize_t n; c->len < c->cap && (n = read(c->fd, c->buf + c->len, c->cap - c->len)) > 0;)
+		c->len += (size_t)n;
+	if (c->kind == SINK_SCAN)
+		sink_scan(c->buf, c->len, s->run, log_found, &f);
+	else if (c->kind == SINK_TCP && sink_nonce_from_payload(c->buf, c->len, s->run, id, sizeof id) == 0)
+		log_id(s->log_fd, id);
+	else if (c->kind == SINK_DNS_TCP && c->len > 2 &&
+		 sink_nonce_from_qname((unsigned char *)c->buf + 2, c->len - 2, s->run, id, sizeof id) == 0)
+		log_id(s->log_fd, id);
+}
+
+/* The parent closed the stop pipe: nothing that already arrived may be lost. Accept what
+ * waits in the backlogs, read what is queued, judge every buffer, then exit. */
+static void __attribute__((noreturn)) drain_and_exit(int ep, struct sink_set *s, struct conn **conns)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->fds[i] < 0)
+			continue;
+		if (s->kinds[i] == SINK_UDP || s->kinds[i] == SINK_DNS_UDP)
+			while (serve_datagram(s->fds[i], s->kinds[i], s->run, s->log_fd))
+				;
+		else
+			while (conn_add(ep, conns, s->fds[i], s->kinds[i], i) == 0)
+				;
+	}
+	for (size_t c = 0; c < CONN_MAX; c++)
+		if (conns[c])
+			judge_rest(conns[c], s);
+	_exit(0);
 }
 
 static void __attribute__((noreturn)) child_loop(struct sink_set *s, int stop_r)
@@ -289,14 +349,8 @@ static void __attribute__((noreturn)) child_loop(struct sink_set *s, int stop_r)
 		if (k < 0 && errno != EINTR)
 			_exit(4);
 		for (int i = 0; i < k; i++) {
-			if (evs[i].data.u64 == ~0ULL) {
-				/* The parent closed the stop pipe: what an upstream stand-in holds
-				 * still counts (a proxy may keep its upstream connection open). */
-				for (size_t c = 0; c < CONN_MAX; c++)
-					if (conns[c] && conns[c]->kind == SINK_SCAN)
-						sink_scan(conns[c]->buf, conns[c]->len, s->run, log_found, &s->log_fd);
-				_exit(0);
-			}
+			if (evs[i].data.u64 == ~0ULL)
+				drain_and_exit(ep, s, conns);
 			dispatch(ep, s, conns, evs[i].data.u64);
 		}
 	}
@@ -411,11 +465,20 @@ bool sinks_saw(const struct sink_set *s, const char *id)
 	return false;
 }
 
-bool sinks_saw_token(const struct sink_set *s, const char *token)
+bool sinks_saw_token(const struct sink_set *s, const char *token, long sink)
 {
-	char t[SINK_TOKEN_LEN + 2];
-	snprintf(t, sizeof t, "~%s", token);
-	return strlen(token) == SINK_TOKEN_LEN && sinks_saw(s, t);
+	char t[SINK_TOKEN_LEN + 24];
+	if (sink < 0)
+		snprintf(t, sizeof t, "~%s@", token);
+	else
+		snprintf(t, sizeof t, "~%s@%ld\n", token, sink);
+	if (strlen(token) != SINK_TOKEN_LEN || !s->seen)
+		return false;
+	/* a whole line "~TOKEN@K" for this sink, or "~TOKEN@" at a line start for any */
+	for (const char *p = s->seen; (p = strstr(p, t)); p++)
+		if (p == s->seen || p[-1] == '\n')
+			return true;
+	return false;
 }
 
 void sinks_free(struct sink_set *s)

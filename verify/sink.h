@@ -42,8 +42,8 @@ int sinks_stop(struct sink_set *s, struct bv_error *err);
 /* Did any sink log the nonce of probe id? */
 bool sinks_saw(const struct sink_set *s, const char *id);
 
-/* Did any scanning sink log this token? */
-bool sinks_saw_token(const struct sink_set *s, const char *token);
+/* Did scanning sink number sink (or any, when sink < 0) log this token? */
+bool sinks_saw_token(const struct sink_set *s, const char *token, long sink);
 
 void sinks_free(struct sink_set *s);
 

@@ -103,7 +103,39 @@ Test(sink, scan_sink_answers_http_and_logs_at_close)
 	close(fd);
 	usleep(100000);
 	cr_assert_eq(sinks_stop(s, NULL), 0);
-	cr_assert(sinks_saw_token(s, "ghp_0123456789abcdef0123456789abcdef0123"));
-	cr_assert(!sinks_saw_token(s, "ghp_1123456789abcdef0123456789abcdef0123"));
+	cr_assert(sinks_saw_token(s, "ghp_0123456789abcdef0123456789abcdef0123", 0));
+	cr_assert(!sinks_saw_token(s, "ghp_1123456789abcdef0123456789abcdef0123", -1) && !sinks_saw_token(s, "ghp_0123456789abcdef0123456789abcdef0123", 1));
+	sinks_free(s);
+}
+
+Test(sink, late_traffic_is_judged_at_stop)
+{
+	struct sink_spec sp[2] = { spec(SINK_TCP, "127.0.0.1"), spec(SINK_SCAN, "127.0.0.1") };
+	struct sink_set *s = NULL;
+	cr_assert_eq(sinks_start(sp, 2, "r9", &s, NULL), 0);
+	/* a line without its newline, and a token on a connection left open: both sent just
+	 * before the stop, neither closed */
+	int a = dial(s, 0, SOCK_STREAM), b = dial(s, 1, SOCK_STREAM);
+	cr_assert_eq(send(a, "BV1 r9 p3", 9, 0), 9);
+	cr_assert_eq(send(b, "x ghp_0123456789abcdef0123456789abcdef0123", 42, 0), 42);
+	cr_assert_eq(sinks_stop(s, NULL), 0);
+	cr_assert(sinks_saw(s, "p3"));
+	cr_assert(sinks_saw_token(s, "ghp_0123456789abcdef0123456789abcdef0123", 1));
+	cr_assert(!sinks_saw_token(s, "ghp_0123456789abcdef0123456789abcdef0123", 0), "logged at its own sink only");
+	close(a), close(b);
+	sinks_free(s);
+}
+
+Test(sink, content_length_is_read_within_the_head)
+{
+	struct sink_spec sp = spec(SINK_SCAN, "127.0.0.1");
+	struct sink_set *s = NULL;
+	cr_assert_eq(sinks_start(&sp, 1, "r9", &s, NULL), 0);
+	int fd = dial(s, 0, SOCK_STREAM);
+	const char *req = "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n99999999999999999999";
+	cr_assert_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	close(fd);
+	usleep(100000);
+	cr_assert_eq(sinks_stop(s, NULL), 0, "the sink child survived");
 	sinks_free(s);
 }
