@@ -17,7 +17,12 @@ up() { # name args...: bottle-launch up; $T/up.out (stdout), $T/up.err; exit in 
 }
 leases() { ls "$BOTTLE_LAUNCH_LEASE_DIR" 2>/dev/null | grep -c '\.lease$'; }
 clean() { # desc: no row, no lease, no namespace holder, no uplink
-	rows=$(sim_rows) l=$(leases) hold=$(sim_holders) up_links=$(ip -o link show | grep -c bvu)
+	# a killed holder may take a moment to be reaped: wait up to 3 s for the state to settle
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+		rows=$(sim_rows) l=$(leases) hold=$(sim_holders) up_links=$(ip -o link show | grep -c bvu)
+		[ "$rows$l$hold$up_links" = 0000 ] && break
+		sleep 0.2
+	done
 	if [ "$rows" = 0 ] && [ "$l" = 0 ] && [ "$hold" = 0 ] && [ "$up_links" = 0 ]; then ok "$1"
 	else not_ok "$1" "rows=$rows leases=$l holders=$hold uplinks=$up_links" "$(tail -5 "$T/up.err")"; fi
 }
