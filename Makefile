@@ -125,6 +125,8 @@ fuzz-smoke: $(FUZZ_BIN)
 # Speed goals live here, not in timed unit tests (docs/performance.md).
 bench: all
 	BV_BUILD=$(abspath $(BUILD)) bench/egress-sweep.sh
+	BV_BUILD=$(abspath $(BUILD)) bench/db-rows.sh
+	BV_BUILD=$(abspath $(BUILD)) bench/launch-overhead.sh
 
 # ASan + UBSan build of everything, then the unit and integration lanes on it.
 sanitize:
