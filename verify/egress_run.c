@@ -201,6 +201,13 @@ static int setup(struct egress_run *e, struct bv_error *err)
 	return r < 0 ? bv_error_set(err, EINVAL, "the policy gives an invalid plan: %s", perr) : 0;
 }
 
+static void (*after_run)(void);
+
+void egress_run_set_after(void (*fn)(void))
+{
+	after_run = fn;
+}
+
 int egress_run_exec(struct egress_run *e, const struct policy *p, const struct transport *t,
 		    struct bv_error *err)
 {
@@ -222,6 +229,8 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 			sinks_free(e->sinks);
 			e->sinks = NULL;
 		}
+		if (after_run)
+			after_run();
 		judge(e);
 	}
 	free(pt);

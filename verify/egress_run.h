@@ -36,6 +36,9 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 void egress_run_free(struct egress_run *e);
 
 void egress_new_run_id(char run[PLAN_RUN_MAX + 1]);
+/* Called once a run's children are all reaped, before judging (bottle-verify confines
+ * itself there); NULL by default. */
+void egress_run_set_after(void (*fn)(void));
 /* How long the sinks keep listening after the probe has reported. */
 #define EGRESS_SETTLE_MS 300
 

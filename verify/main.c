@@ -12,10 +12,12 @@
 #include "check_egress.h"
 #include "check_preflight.h"
 #include "cidr.h"
+#include "egress_run.h"
 #include "gate.h"
 #include "paths.h"
 #include "proc.h"
 #include "report.h"
+#include "selfconfine.h"
 #include "sinklock.h"
 
 #define MAX_LIST 64
@@ -175,6 +177,20 @@ static int run_preflight(const struct cli *c, struct bv_report *r, struct bv_ver
 	return check_preflight(r, &o, v);
 }
 
+/* From here on bottle-verify only reads, judges and prints (verify/selfconfine.c). */
+static struct bv_report *confine_report;
+static void confine_now(void)
+{
+	struct bv_error err = { 0 };
+	if (selfconfine(&err) < 0) {
+		bv_error_wrap(&err, "bottle-verify cannot confine itself");
+		report_error(confine_report, &err);
+	} else {
+		report_note(confine_report, "bottle-verify confined itself (seccomp allowlist): no exec, "
+					    "fork or socket from here on");
+	}
+}
+
 static int run_db(const struct cli *c, struct bv_report *r)
 {
 	struct bv_path_env env;
@@ -194,6 +210,8 @@ static int run_db(const struct cli *c, struct bv_report *r)
 	if (rc == 0) {
 		struct bv_version v;
 		detect_version(r, c->smolvm_bin ? c->smolvm_bin : "smolvm", c->version_override, &v);
+		if (strcmp(c->command, "db") == 0)
+			confine_now(); /* smolvm --version was the last child */
 		struct db_check_opts o = {
 			.db_path = c->db_path ? c->db_path : db,
 			.data_dir = c->data_dir ? c->data_dir : dir,
@@ -383,6 +401,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct bv_version v = { 0 };
+	confine_report = r;
+	egress_run_set_after(confine_now);
 	if (strcmp(c.command, "preflight") == 0)
 		run_preflight(&c, r, &v);
 	else if (strcmp(c.command, "all") == 0)

@@ -1,0 +1,13 @@
+/* selfconfine.h - bottle-verify confines itself once its set-up is done (sinks bound and
+ * stopped, the DB opened, every child spawned and reaped): from then on it may read,
+ * judge and print, and nothing else. A syscall outside the list kills the process. */
+#ifndef BV_SELFCONFINE_H
+#define BV_SELFCONFINE_H
+
+#include "error.h"
+
+/* no_new_privs + a libseccomp allowlist (SCMP_ACT_KILL_PROCESS). 0, or -errno with err set
+ * (the caller reports it: a verifier that cannot confine itself says so, it does not stop). */
+int selfconfine(struct bv_error *err);
+
+#endif
