@@ -23,7 +23,7 @@ TEST_SRC   := $(wildcard src/tests/test_*.c verify/tests/test_*.c verify/probe/t
 TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize bench clean
+.PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize valgrind faults bench clean
 
 all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
@@ -127,6 +127,14 @@ bench: all
 	BV_BUILD=$(abspath $(BUILD)) bench/egress-sweep.sh
 	BV_BUILD=$(abspath $(BUILD)) bench/db-rows.sh
 	BV_BUILD=$(abspath $(BUILD)) bench/launch-overhead.sh
+
+# The unit tests and the db, launch, verify and sim lanes under valgrind --error-exitcode.
+valgrind: all $(TEST_BIN)
+	BV_BUILD=$(abspath $(BUILD)) ci/valgrind.sh
+
+# Injected syscall errors, one at a time (strace --inject): every run fails closed.
+faults: all
+	BV_BUILD=$(abspath $(BUILD)) faults/run.sh
 
 # ASan + UBSan build of everything, then the unit and integration lanes on it.
 sanitize:

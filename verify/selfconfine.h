@@ -6,8 +6,9 @@
 
 #include "error.h"
 
-/* no_new_privs + a libseccomp allowlist (SCMP_ACT_KILL_PROCESS). 0, or -errno with err set
- * (the caller reports it: a verifier that cannot confine itself says so, it does not stop). */
+/* no_new_privs + a libseccomp allowlist (SCMP_ACT_KILL_PROCESS). 0; 1 when running under
+ * valgrind (which cannot run a seccomp filter), unconfined; -errno with err set (the caller
+ * reports it as an error: exit 2). */
 int selfconfine(struct bv_error *err);
 
 #endif

@@ -20,6 +20,7 @@
 #define CONN_MAX 1024
 #define CONN_BUF 600
 #define SCAN_BUF (64u * 1024u)
+#define SINK_STOP_MS 5000
 
 struct sink_set {
 	size_t n;
@@ -436,9 +437,22 @@ int sinks_stop(struct sink_set *s, struct bv_error *err)
 	int st = 0;
 	close(s->stop_w);
 	s->stop_w = -1;
-	while (waitpid(s->child, &st, 0) < 0)
-		if (errno != EINTR)
+	/* Bounded: a child that does not see the stop (it never should) is killed, and its
+	 * log is not trusted. */
+	for (int waited = 0;; waited += 10) {
+		pid_t w = waitpid(s->child, &st, WNOHANG);
+		if (w < 0 && errno != EINTR)
 			return bv_error_errno(err, errno, "wait for the sinks");
+		if (w == s->child)
+			break;
+		if (waited >= SINK_STOP_MS) {
+			kill(s->child, SIGKILL);
+			waitpid(s->child, NULL, 0);
+			s->child = 0;
+			return bv_error_set(err, ETIMEDOUT, "the sink process did not stop within %d ms: its log cannot be trusted", SINK_STOP_MS);
+		}
+		usleep(10000);
+	}
 	s->child = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return bv_error_set(err, EIO, "the sink process failed (status %d): its log cannot be trusted", st);

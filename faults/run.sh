@@ -1,0 +1,150 @@
+#!/bin/bash
+# faults/run.sh - make faults: fail-closed under injected syscall errors (strace --inject).
+# For each command (bottle-verify db, bottle-verify egress, bottle-launch enforce) a
+# baseline run counts every syscall it makes (strace -f -c); then, one injection point at a
+# time, the Nth call (N = 1..min(count, CAP)) of one syscall returns an error. A run
+# FAILS OPEN when it exits 0 while its report is not the baseline's complete all-ok report
+# (for a leaky fixture: whenever it exits 0), or when enforce leaves a partly written row.
+# Prints the number of injected runs and of fail-open runs (goal 0); exit 1 on any.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=${BV_BUILD:-$top/build}
+CAP=${FAULTS_CAP:-8}
+ONLY=${FAULTS_ONLY:-db egress enforce}
+command -v strace >/dev/null || { echo "faults: needs strace" >&2; exit 2; }
+# Two passes: bottle-verify confined as it ships (an injection after the seccomp filter is
+# loaded ends in SIGSYS: strace swaps the syscall number for -1, which the filter kills),
+# then unconfined (BOTTLE_VERIFY_SELFCONFINE=off) so the error paths behind it run too.
+if [ -z "${FAULTS_PASS:-}" ]; then
+	FAULTS_PASS=confined "$0" "$@"; a=$?
+	FAULTS_PASS=unconfined BOTTLE_VERIFY_SELFCONFINE=off "$0" "$@"; b=$?
+	[ $a = 0 ] && [ $b = 0 ]
+	exit
+fi
+# Everything runs in a private network namespace holding only lo (the egress part's sinks
+# and probes stay there).
+if [ "${FAULTS_INSIDE:-}" != 1 ]; then
+	export FAULTS_INSIDE=1
+	if [ "$(id -u)" = 0 ]; then exec unshare --net "$0" "$@"; fi
+	exec unshare --user --map-root-user --net "$0" "$@"
+fi
+ip link set lo up
+T=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+export BOTTLE_VERIFY_LOCK="$T/sink.lock"
+
+runs=0 open=0 closed=0 absorbed=0 crashes=0 hangs=0
+fail_open() { open=$((open + 1)); echo "FAIL-OPEN: $*" | tee -a "$T/open.log" >&2; }
+
+# The ids and statuses of a JSON report, one "id status" per line, or "invalid".
+points() { perl -MJSON::PP -e 'local $/; my $d = eval { decode_json(<STDIN>) } or do { print "invalid\n"; exit };
+	print "$_->{id} $_->{status}\n" for @{$d->{points}}' <"$1"; }
+
+# syscalls CMD...: "name count" for every syscall the command makes (children included)
+syscalls() {
+	strace -f -qq -c -U name,calls -o "$T/count" "$@" >/dev/null 2>&1
+	awk 'NR > 2 && $1 !~ /^-/ && $1 != "total" { print $1, $2 }' "$T/count"
+}
+
+# inject NAME CHECK CMD...: every (syscall, N) point; CHECK rc out decides fail-open
+inject() {
+	local name=$1 check=$2; shift 2
+	local sys cnt n err
+	syscalls "$@" >"$T/$name.sys"
+	while read -r sys cnt; do
+		# exit and sigreturn cannot fail; brk never returns an error (on failure the
+		# kernel returns the old break, and an injected -1 only confuses libc's sbrk)
+		# close: Linux releases the descriptor even when close fails, but an injected
+		# failure leaves it open, which no kernel does
+		case $sys in exit|exit_group|rt_sigreturn|brk|close) continue ;; esac
+		err=EIO
+		case $sys in mmap|brk|munmap|mprotect|mremap) err=ENOMEM ;; connect|sendto|recvfrom|accept4|socket|bind|listen) err=ECONNRESET ;; clone|clone3|fork|vfork) err=EAGAIN ;; execve) err=ENOENT ;; esac
+		n=1
+		while [ "$n" -le "$cnt" ] && [ "$n" -le "$CAP" ]; do
+			"${PREP:-true}"
+			timeout -s KILL 60 strace -f -qq -o /dev/null -e trace="$sys" -e inject="$sys:error=$err:when=$n" "$@" >"$T/out" 2>"$T/err"
+			rc=$?
+			if [ "$rc" = 137 ]; then hangs=$((hangs + 1)); echo "hang: $name $sys#$n=$err (killed after 60 s)" >>"$T/crash.log"; fi
+			runs=$((runs + 1))
+			# a crash is closed, but it is a bug of ours unless the loader died first
+			if [ "$rc" -ge 128 ] && [ "$rc" != 137 ]; then crashes=$((crashes + 1)); echo "crash: $name $sys#$n=$err (status $rc)" >>"$T/crash.log"; fi
+			"$check" "$rc" "$name $sys#$n=$err"
+			n=$((n + 1))
+		done
+	done <"$T/$name.sys"
+}
+
+# ---- bottle-verify db on a confined row: exit 0 only with the baseline's full report ----
+db_check() {
+	if [ "$1" = 0 ]; then
+		if [ "$(points "$T/out")" = "$(cat "$T/db.base")" ]; then absorbed=$((absorbed + 1)); else fail_open "$2 exit 0, report differs"; fi
+	else closed=$((closed + 1)); fi
+}
+if [[ " $ONLY " == *" db "* ]]; then
+	"$top/fixtures/mkdb.sh" "$T/smolvm.db" m1 "$top/fixtures/records/confined.json"
+	DB=("$B/bottle-verify" --format json db m1 --expect 192.0.2.10/32 --db "$T/smolvm.db" --data-dir "$T" --smolvm-version 1.9.2)
+	"${DB[@]}" >"$T/out" 2>/dev/null || { echo "faults: db baseline is not exit 0" >&2; exit 2; }
+	points "$T/out" >"$T/db.base"
+	inject db db_check "${DB[@]}"
+	# a leaky row: no injected fault may turn its finding into exit 0
+	"$top/fixtures/mkdb.sh" "$T/leaky.db" m1 "$top/fixtures/records/cidrs-null.json"
+	leak_check() { if [ "$1" = 0 ]; then fail_open "$2 leaky row exits 0"; else closed=$((closed + 1)); fi; }
+	inject db-leaky leak_check "$B/bottle-verify" db m1 --expect 192.0.2.10/32 --db "$T/leaky.db" --data-dir "$T" --smolvm-version 1.9.2
+fi
+
+# ---- bottle-launch enforce: never a partly written row; exit 0 only when patched ----
+enforce_prep() { cp "$T/orig.db" "$T/e.db"; rm -f "$T/e.db-wal" "$T/e.db-shm"; }
+row() { sqlite3 -readonly "$T/e.db" "SELECT hex(data) FROM vms WHERE name='m1'" 2>/dev/null; }
+enforce_check() {
+	local ic r
+	ic=$(sqlite3 -readonly "$T/e.db" 'PRAGMA integrity_check' 2>&1)
+	r=$(row)
+	if [ "$ic" != ok ]; then fail_open "$2 integrity_check: $ic"; return; fi
+	if [ "$r" != "$(cat "$T/row.orig")" ] && [ "$r" != "$(cat "$T/row.patched")" ]; then fail_open "$2 partly written row"; return; fi
+	if [ "$1" = 0 ] && [ "$r" != "$(cat "$T/row.patched")" ]; then fail_open "$2 exit 0 but not patched"; return; fi
+	if [ "$1" = 0 ]; then absorbed=$((absorbed + 1)); else closed=$((closed + 1)); fi
+}
+if [[ " $ONLY " == *" enforce "* ]]; then
+	"$top/fixtures/mkdb.sh" "$T/orig.db" m1 "$top/fixtures/records/cidrs-null.json"
+	sqlite3 "$T/orig.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+	enforce_prep; row >"$T/row.orig"
+	EN=("$B/bottle-launch" enforce m1 --allow 192.0.2.10/32 --db "$T/e.db" --data-dir "$T")
+	"${EN[@]}" >/dev/null 2>&1 || { echo "faults: enforce baseline failed" >&2; exit 2; }
+	row >"$T/row.patched"
+	enforce_prep
+	PREP=enforce_prep inject enforce enforce_check "${EN[@]}"
+fi
+
+# ---- bottle-verify egress (netns transport into this namespace): leaky, then confined ----
+egress_leaky_check() { if [ "$1" = 0 ]; then fail_open "$2 leaky egress exits 0"; else closed=$((closed + 1)); fi; }
+egress_check() {
+	if [ "$1" = 0 ]; then
+		if [ "$(points "$T/out")" = "$(cat "$T/egress.base")" ]; then absorbed=$((absorbed + 1)); else fail_open "$2 exit 0, report differs"; fi
+	else closed=$((closed + 1)); fi
+}
+if [[ " $ONLY " == *" egress "* ]]; then
+	cat >"$T/policy.json" <<'POL'
+{ "deadline_ms": 300,
+  "controls": [ { "proto": "tcp", "addr": "127.0.0.1", "port": 7090, "sink": false } ],
+  "denied": { "public": [ { "proto": "tcp", "addr": "127.0.0.2", "port": 7001 },
+                          { "proto": "udp", "addr": "127.0.0.2", "port": 7002 } ],
+              "dns": [ { "proto": "dns-udp", "addr": "127.0.0.3", "port": 5353 } ] } }
+POL
+	perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 7090,
+		Listen => 64, ReuseAddr => 1) or die; while (my $c = $s->accept) { close $c }' &
+	sleep 0.3
+	EG=("$B/bottle-verify" --format json egress --policy "$T/policy.json" --netns /proc/self/ns/net --probe "$B/bottle-probe")
+	"${EG[@]}" >"$T/out" 2>/dev/null
+	[ $? = 1 ] || { echo "faults: leaky egress baseline is not exit 1" >&2; exit 2; }
+	inject egress-leaky egress_leaky_check "${EG[@]}"
+	nft add table inet f && nft add chain inet f out '{ type filter hook output priority 0; }' &&
+		nft add rule inet f out ip daddr '{ 127.0.0.2, 127.0.0.3 }' drop ||
+		{ echo "faults: nft is needed for the confined egress fixture" >&2; exit 2; }
+	"${EG[@]}" >"$T/out" 2>/dev/null || { echo "faults: confined egress baseline is not exit 0" >&2; exit 2; }
+	points "$T/out" >"$T/egress.base"
+	inject egress egress_check "${EG[@]}"
+fi
+
+[ -s "$T/crash.log" ] && sed 's/^/faults: /' "$T/crash.log" >&2
+echo "faults ($FAULTS_PASS): $runs injected runs: $closed failed closed ($crashes of them by a crash, $hangs by a hang), $absorbed absorbed (exit 0 with the baseline's complete report), $open fail-open (goal 0)"
+[ "$open" = 0 ]
