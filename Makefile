@@ -92,11 +92,16 @@ integration: all
 junit: all
 	BV_BUILD=$(abspath $(BUILD)) prove -r --formatter TAP::Formatter::JUnit integration/ > $(BUILD)/junit.xml
 
+# Everything CI proves: the lanes, then the same under ASan+UBSan and under valgrind, and
+# the injected faults (two injection points per syscall here; make faults goes further).
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) prove-tests
+	$(MAKE) sanitize
+	$(MAKE) valgrind
+	FAULTS_CAP=2 $(MAKE) faults
 
 demo: deps
 	$(MAKE) all
