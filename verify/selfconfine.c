@@ -50,7 +50,7 @@ int selfconfine(struct bv_error *err)
 	/* Sanitize builds only: LeakSanitizer stops the world at exit with a traced clone. */
 	static const int asan[] = { SCMP_SYS(sigaltstack), SCMP_SYS(clone), SCMP_SYS(ptrace),
 				    SCMP_SYS(wait4), SCMP_SYS(sched_yield), SCMP_SYS(prctl),
-				    SCMP_SYS(gettid), SCMP_SYS(tgkill), SCMP_SYS(getppid) };
+				    SCMP_SYS(gettid), SCMP_SYS(tgkill), SCMP_SYS(getppid), SCMP_SYS(getdents) };
 	for (size_t i = 0; i < sizeof asan / sizeof asan[0] && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, asan[i], 0);
 #endif
