@@ -28,8 +28,7 @@ static void class_point(struct bv_report *r, const struct egress_run *e, const c
 			gap = d->gap_reason;
 	}
 	snprintf(id, sizeof id, control ? "egress.control" : "egress.denied.%s", cls);
-	/* A finding first; then unjudged destinations (an accepted gap must not hide them). */
-	enum bv_status st = open && !all_gaps ? BV_NOT_OK : inconclusive ? BV_INCONCLUSIVE : open ? BV_TODO : BV_OK;
+	enum bv_status st = egress_group_status(open, all_gaps, inconclusive);
 	struct bv_point *p = report_addf(r, id, st, control ? "the allowed destinations are reachable (control)"
 						 : "class %s is denied from inside the bottle", cls);
 	if (st == BV_OK)

@@ -8,6 +8,7 @@
 
 #include "policy.h"
 #include "probe_report.h"
+#include "report.h"
 #include "sink.h"
 #include "transport.h"
 #include "verdict.h"
@@ -46,6 +47,14 @@ void egress_run_set_after(void (*fn)(void));
 bool egress_sink_saw(const struct egress_run *e, size_t i);
 /* Did destination i's own sink log its token (a control's evidence must be its own)? */
 bool egress_sink_saw_own(const struct egress_run *e, size_t i);
+/* The one rule for a group of destinations (an egress class, a gate entry): an escape
+ * outside the accepted gaps is a finding; then anything unjudged is inconclusive (a gap
+ * must not hide it); then the gaps' TODO; else ok. */
+static inline enum bv_status egress_group_status(bool open, bool all_gaps, bool unsure)
+{
+	return open && !all_gaps ? BV_NOT_OK : unsure ? BV_INCONCLUSIVE : open ? BV_TODO : BV_OK;
+}
+
 /* Append "kind addr port P: outcome errno us sink verdict" for destination i to buf. */
 void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_t cap);
 

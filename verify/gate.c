@@ -232,10 +232,7 @@ static void group_point(struct bv_report *r, const struct gate_run *g, const cha
 			gap = d->gap_reason;
 	}
 	bool control = !strcmp(id, "gate.control");
-	/* An escape outside the accepted gaps is a finding; then anything unjudged makes the
-	 * point inconclusive (an accepted gap must not hide it); only then the gap's TODO. */
-	enum bv_status st = n == 0 ? BV_SKIP : open && !all_gaps ? BV_NOT_OK : unsure ? BV_INCONCLUSIVE
-			    : open ? BV_TODO : BV_OK;
+	enum bv_status st = n == 0 ? BV_SKIP : egress_group_status(open, all_gaps, unsure);
 	if (n == 0 && !strcmp(id, "gate.host-services") && (g->listeners_read || g->listen_err[0]))
 		/* read, and nothing listens there; or could not be read: not a pass */
 		st = g->listeners_read ? BV_OK : BV_INCONCLUSIVE;

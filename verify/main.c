@@ -245,6 +245,21 @@ static struct transport transport_of(const struct cli *c, const char *probe)
 				   .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe };
 }
 
+/* Sinks bind fixed host addresses: one egress or gate run at a time per host. gate when
+ * o is set, egress otherwise. */
+static int run_locked(const struct cli *c, struct bv_report *r, const char *probe, struct policy *p,
+		      const struct gate_opts *o)
+{
+	struct bv_error err = { 0 };
+	struct transport t = transport_of(c, probe);
+	int lock = sinklock_take(300 * 1000, &err);
+	int rc = lock < 0 ? lock : o ? check_gate(r, p, &t, o) : check_egress(r, p, &t);
+	if (lock < 0)
+		report_error(r, &err);
+	sinklock_release(lock);
+	return rc;
+}
+
 static int run_egress(const struct cli *c, struct bv_report *r)
 {
 	struct policy p = { 0 };
@@ -253,16 +268,10 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
 		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
-	if (rc == 0) {
-		struct transport t = transport_of(c, probe);
-		int lock = sinklock_take(300 * 1000, &err);
-		rc = lock < 0 ? lock : check_egress(r, &p, &t);
-		if (lock < 0)
-			report_error(r, &err);
-		sinklock_release(lock);
-	} else {
+	if (rc == 0)
+		rc = run_locked(c, r, probe, &p, NULL);
+	else
 		report_error(r, &err);
-	}
 	policy_free(&p);
 	free(probe);
 	return rc;
@@ -313,16 +322,10 @@ static int run_gate(struct cli *c, struct bv_report *r)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
 	if (rc == 0 && c->name && (rc = gate_db_opts(c, &dbo, &expect, &v, &db, &dir, r, &err)) == 0)
 		o.db = &dbo;
-	if (rc == 0) {
-		struct transport t = transport_of(c, probe);
-		int lock = sinklock_take(300 * 1000, &err);
-		rc = lock < 0 ? lock : check_gate(r, &p, &t, &o);
-		if (lock < 0)
-			report_error(r, &err);
-		sinklock_release(lock);
-	} else {
+	if (rc == 0)
+		rc = run_locked(c, r, probe, &p, &o);
+	else
 		report_error(r, &err);
-	}
 	policy_free(&p);
 	cidr_set_free(&expect);
 	free(probe);

@@ -7,7 +7,8 @@
 #              (`smolvm pack create --from-vm`; no image pull, no network)
 #   an address `bottle-launch up --dry-run --alias auto` names the alias it would lease
 #              (or $BV_KVM_ALLOW=ADDR/32: smolvm >= 1.1.3 refuses a 127/8 allowlist)
-#   the bundle fixtures/bundle/bundle-up on that address, upstreams = loopback sinks here
+#   the bundle fixtures/bundle/bundle-up on that address; its upstreams are the gate's own
+#              recording sinks on 127.0.0.1 (fixtures/policies/kvm-gate.json.in)
 #   the bottle bottle-launch up NAME (its own `bottle-verify all` must pass)
 #   the gate   bottle-verify gate NAME --policy builtin --allow-dest tcp:ADDR:8888
 #              --secret-env BV_CANARY: exit 0, no `not ok` that is not TODO

@@ -22,17 +22,7 @@ verify_all() { # name addr -> $T/all.json, exit status in $vrc
 		--kvm-device "$T/kvm" >"$T/all.json" 2>"$T/all.err"
 	vrc=$?
 }
-caught() { # desc want-exit point status...
-	d=$1 want=$2; shift 2
-	bad=""
-	[ "$vrc" = "$want" ] || bad="exit $vrc, expected $want"
-	while [ $# -gt 0 ]; do
-		s=$(status_of "$T/all.json" "$1")
-		[ "$s" = "$2" ] || bad="$bad; $1 is $s, expected $2"
-		shift 2
-	done
-	if [ -z "$bad" ]; then ok "$d"; else not_ok "$d" "$bad" "$(tail -3 "$T/all.err" 2>/dev/null)"; fi
-}
+CAUGHT_JSON="$T/all.json" CAUGHT_ERR="$T/all.err"
 restart() { # name [env...]: stop, then start with the given variant
 	m=$1; shift
 	smolvm machine stop --name "$m" >/dev/null 2>&1

@@ -22,17 +22,7 @@ gate() { # -> $T/g.json, $vrc
 		--secret-env BV_CANARY "$@" >"$T/g.json" 2>"$T/g.err"
 	vrc=$?
 }
-caught() { # desc want-exit point status...
-	d=$1 want=$2; shift 2
-	bad=""
-	[ "$vrc" = "$want" ] || bad="exit $vrc, expected $want"
-	while [ $# -gt 0 ]; do
-		s=$(status_of "$T/g.json" "$1")
-		[ "$s" = "$2" ] || bad="$bad; $1 is $s, expected $2"
-		shift 2
-	done
-	if [ -z "$bad" ]; then ok "$d"; else not_ok "$d" "$bad" "$(tail -3 "$T/g.err" 2>/dev/null)"; fi
-}
+CAUGHT_JSON="$T/g.json" CAUGHT_ERR="$T/g.err"
 restart() { # [env...]
 	smolvm machine stop --name g >/dev/null 2>&1
 	env "$@" smolvm machine start --name g >"$T/start.out" 2>&1 || cat "$T/start.out" >&2

@@ -52,3 +52,17 @@ sim_host() {
 # Machines and namespaces left behind: rows in smolvm's DB and fake VMM processes.
 sim_rows() { sqlite3 "$HOME/.local/share/smolvm/server/smolvm.db" 'SELECT count(*) FROM vms' 2>/dev/null || echo 0; }
 sim_holders() { pgrep -c -x sleep 2>/dev/null || true; }
+
+# caught DESC WANT-EXIT [ID STATUS ...]: the last verifier run ($vrc, its JSON report in
+# $CAUGHT_JSON, its stderr in $CAUGHT_ERR) exited WANT-EXIT and gave each ID its STATUS.
+caught() {
+	d=$1 want=$2; shift 2
+	bad=""
+	[ "$vrc" = "$want" ] || bad="exit $vrc, expected $want"
+	while [ $# -gt 0 ]; do
+		s=$(status_of "$CAUGHT_JSON" "$1")
+		[ "$s" = "$2" ] || bad="$bad; $1 is $s, expected $2"
+		shift 2
+	done
+	if [ -z "$bad" ]; then ok "$d"; else not_ok "$d" "$bad" "$(tail -3 "$CAUGHT_ERR" 2>/dev/null)"; fi
+}
