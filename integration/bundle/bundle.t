@@ -247,7 +247,7 @@ done
 # a port already taken: exit 1 with a message, nothing left running
 perl -MIO::Socket::IP -e 'my $s = IO::Socket::IP->new(LocalHost => "192.0.2.10", LocalPort => 9418, Listen => 1, ReuseAddr => 1) or die; sleep 30' &
 blocker=$!
-sleep 0.3
+wait_until listening 9418
 "$UP" "$T/state-busy" --addr "$ADDR" --upstream 192.0.2.80:80 --git-upstream 192.0.2.80:9419 >"$T/up.out" 2>&1
 urc=$?
 kill $blocker 2>/dev/null; wait $blocker 2>/dev/null

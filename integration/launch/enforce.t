@@ -76,8 +76,9 @@ refused "agent.pid alive" m2 --allow 192.0.2.11/32
 rm -f "$dir/agent.pid"
 
 # 6. vm.lock held by another process (a smolvm start under way).
-flock -n "$dir/vm.lock" sleep 3 >/dev/null 2>&1 &
-sleep 0.3
+# the holder says when it has the lock (probing by taking the lock would race with it)
+flock -n "$dir/vm.lock" sh -c ': >"$1"; sleep 3' sh "$T/locked" >/dev/null 2>&1 &
+wait_until test -e "$T/locked"
 refused "vm.lock held" m2 --allow 192.0.2.11/32
 wait $!
 
@@ -94,12 +95,24 @@ rc=$?
 rc=$?
 [ $rc = 1 ] && [ ! -e "$T/nodir" ] && ok "refused: missing data dir" || not_ok "refused: missing data dir" "rc=$rc"
 
-# 9. another connection holds the write lock for 2 s: enforce and db wait, then succeed.
-sqlite3 "$T/db" "BEGIN IMMEDIATE; UPDATE config SET value = value WHERE key = 'version';" ".shell sleep 2" "COMMIT;" >/dev/null 2>&1 &
+# 9. another connection holds the write lock: db reads meanwhile; enforce waits, then succeeds.
+# Each writer marks the moment it holds the lock. The first holds it until released (at most
+# 30 s), so the read is inside the transaction however slow the run (valgrind).
+sqlite3 "$T/db" "BEGIN IMMEDIATE; UPDATE config SET value = value WHERE key = 'version';" \
+	".shell touch '$T/writing'" \
+	".shell i=0; while [ ! -e '$T/release' ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i + 1)); done" \
+	"COMMIT;" >/dev/null 2>&1 &
 writer=$!
-sleep 0.3
-check "bottle-verify db reads during the 2 s write transaction" "$BV" db m1 --expect 192.0.2.10/32 \
+wait_until test -e "$T/writing"
+check "bottle-verify db reads during a write transaction" "$BV" db m1 --expect 192.0.2.10/32 \
 	--db "$T/db" --data-dir "$dir" --smolvm-version 1.9.2
+touch "$T/release"
+wait $writer
+rm -f "$T/writing"
+sqlite3 "$T/db" "BEGIN IMMEDIATE; UPDATE config SET value = value WHERE key = 'version';" \
+	".shell touch '$T/writing'" ".shell sleep 2" "COMMIT;" >/dev/null 2>&1 &
+writer=$!
+wait_until test -e "$T/writing"
 start=$(date +%s%N)
 check "enforce waits for a 2 s writer and succeeds" enforce m2 --allow 192.0.2.12/32
 waited=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -109,7 +109,7 @@ expect_rc "1.9.2: rm --name NAME -f deletes" 0 smolvm machine rm --name new -f
 export FAKE_SMOLVM_VERSION=0.8.0
 FAKE_SMOLVM_STALE_STOP=1 smolvm machine create stale --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
 "$BL" enforce stale --allow 127.0.0.16/32 >/dev/null 2>&1
-sleep 0.3
+wait_until grep -q 'wrote the cached record' "$(smolvm machine data-dir stale)/fake-stale-stop.log"
 smolvm machine start --name stale >/dev/null && sleep 0.4
 verify_all stale 127.0.0.16
 caught "stale stop reverted the patch: db.allowed_cidrs.exact not ok, the leak shows in egress" 2 \

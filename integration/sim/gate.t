@@ -77,13 +77,13 @@ restart
 # --- the host's side ----------------------------------------------------------------------------
 perl -MIO::Socket::IP -e '$s = IO::Socket::IP->new(LocalHost => "0.0.0.0", LocalPort => 5432, Listen => 5, ReuseAddr => 1) or die; sleep 60' &
 svc=$!
-sleep 0.3
+wait_until listening 5432
 gate
 caught "a host service on 0.0.0.0:5432 reached through the allowed address: caught" 1 gate.host-services not_ok
 kill "$svc" 2>/dev/null; wait "$svc" 2>/dev/null
 perl -e 'sleep 60' -- "--token=$BV_CANARY" &
 leak=$!
-sleep 0.2
+wait_until grep -q "token=$BV_CANARY" "/proc/$leak/cmdline"
 gate
 caught "the secret on a host command line: caught (the evidence names the pid, never the value)" 1 gate.secret-exposure not_ok
 if grep -q "$BV_CANARY" "$T/g.json"; then not_ok "the report never repeats the secret"; else ok "the report never repeats the secret"; fi

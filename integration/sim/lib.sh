@@ -46,7 +46,7 @@ sim_host() {
 	# shellcheck disable=SC2086
 	"$top/fixtures/sim/bundle" $eps >"$T/bundle.out" 2>&1 &
 	BG_PID=$!
-	for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q ready "$T/bundle.out" 2>/dev/null && break; sleep 0.1; done
+	wait_until grep -q ready "$T/bundle.out"
 }
 
 # Machines and namespaces left behind: rows in smolvm's DB and fake VMM processes.
