@@ -95,7 +95,7 @@ EOF
 : >"$S80"; : >"$S9419"
 perl "$T/sink.pl" 192.0.2.80 80 "$S80" http >"$T/sink80.out" 2>&1 &
 perl "$T/sink.pl" 192.0.2.80 9419 "$S9419" raw >"$T/sink9419.out" 2>&1 &
-for _ in $(seq 50); do grep -q ready "$T/sink80.out" && grep -q ready "$T/sink9419.out" && break; sleep 0.1; done
+wait_until grep -q ready "$T/sink80.out" && wait_until grep -q ready "$T/sink9419.out"
 
 # git clients: a private HOME, no system config.
 mkdir -p "$T/home"
