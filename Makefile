@@ -13,14 +13,22 @@ BV_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -Iverify \
 BV_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcjson -lnettle -lseccomp)
 TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
-CORE_SRC   := $(filter-out src/launch_main.c,$(wildcard src/*.c))
+# libbv: src/core (knows nothing of smolvm), src/smolvm (every smolvm fact) and the
+# launcher's steps (src/launch, less its main). libverify: verify/ less its main.
+SRC_DIRS    := src/core src/smolvm src/launch
+VERIFY_DIRS := verify verify/host verify/db verify/egress verify/gate
+CORE_SRC   := $(filter-out src/launch/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 # plan.c, dns.c and git.c are shared with the guest binary; probe.c is the guest's main.
 PROBE_SHARED := verify/probe/plan.c verify/probe/dns.c verify/probe/git.c
-VERIFY_SRC := $(filter-out verify/main.c,$(wildcard verify/*.c)) $(PROBE_SHARED)
+VERIFY_SRC := $(filter-out verify/main.c,$(foreach d,$(VERIFY_DIRS),$(wildcard $(d)/*.c))) $(PROBE_SHARED)
+ALL_HDR    := $(foreach d,$(SRC_DIRS) $(VERIFY_DIRS) verify/probe,$(wildcard $(d)/*.h))
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 VERIFY_OBJ := $(VERIFY_SRC:%.c=$(BUILD)/obj/%.o)
-TEST_SRC   := $(wildcard src/tests/test_*.c verify/tests/test_*.c verify/probe/tests/test_*.c)
+# Unit tests live beside their code (<folder>/tests/test_*.c); binary names are unique.
+TEST_DIRS  := $(addsuffix /tests,$(SRC_DIRS) $(VERIFY_DIRS) verify/probe)
+TEST_SRC   := $(foreach d,$(TEST_DIRS),$(wildcard $(d)/test_*.c))
 TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
+vpath test_%.c $(TEST_DIRS)
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
 .PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize valgrind faults bench clean
@@ -30,7 +38,7 @@ all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 deps:
 	@ci/deps.sh
 
-$(BUILD)/obj/%.o: %.c $(wildcard src/*.h verify/*.h)
+$(BUILD)/obj/%.o: %.c $(ALL_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(BV_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -45,24 +53,16 @@ $(BUILD)/libverify.a: $(VERIFY_OBJ)
 $(BUILD)/bottle-verify: $(BUILD)/obj/verify/main.o $(BUILD)/libverify.a $(BUILD)/libbv.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BV_LIBS)
 
-$(BUILD)/bottle-launch: $(BUILD)/obj/src/launch_main.o $(BUILD)/libbv.a
+$(BUILD)/bottle-launch: $(BUILD)/obj/src/launch/main.o $(BUILD)/libbv.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(BV_LIBS)
 
 # bottle-probe runs inside a bare guest: static, libc only (musl), small.
 MUSL_CC ?= musl-gcc
 $(BUILD)/bottle-probe: verify/probe/probe.c $(PROBE_SHARED) $(wildcard verify/probe/*.h)
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Os -static -s -o $@ verify/probe/probe.c $(PROBE_SHARED)
+	$(MUSL_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Iverify -Os -static -s -o $@ verify/probe/probe.c $(PROBE_SHARED)
 
-$(BUILD)/tests/%: verify/probe/tests/%.c $(BUILD)/libverify.a $(BUILD)/libbv.a
-	@mkdir -p $(dir $@)
-	$(CC) $(BV_CFLAGS) $(CFLAGS) -Iverify/probe -Wno-missing-prototypes -o $@ $^ $(BV_LIBS) $(TEST_LIBS)
-
-$(BUILD)/tests/%: src/tests/%.c $(BUILD)/libverify.a $(BUILD)/libbv.a
-	@mkdir -p $(dir $@)
-	$(CC) $(BV_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(BV_LIBS) $(TEST_LIBS)
-
-$(BUILD)/tests/%: verify/tests/%.c $(BUILD)/libverify.a $(BUILD)/libbv.a
+$(BUILD)/tests/%: %.c $(BUILD)/libverify.a $(BUILD)/libbv.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BV_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(BV_LIBS) $(TEST_LIBS)
 
@@ -115,7 +115,7 @@ FUZZ_TIME   ?= 60
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(VERIFY_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify -Iverify/probe $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(VERIFY_SRC) $(BV_LIBS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(VERIFY_SRC) $(BV_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \

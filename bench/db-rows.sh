@@ -4,11 +4,8 @@
 # question (is this machine's allowlist exactly X, and is no bypass channel set?). Mean
 # wall time over RUNS runs each, and the peak RSS of one run (GNU time).
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-BV=${BV_BUILD:-$top/build}/bottle-verify
-RUNS=${RUNS:-30}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+BV=$build/bottle-verify
 for t in sqlite3 jq /usr/bin/time; do command -v "$t" >/dev/null || { echo "db bench: needs $t" >&2; exit 2; }; done
 sed -e 's/@PID@/null/g' -e 's/@START@/null/g' "$top/fixtures/records/confined.json" | tr -d '\n' >"$tmp/rec"
 
@@ -29,11 +26,6 @@ pipeline() {
 			.published_sockets == [] and .remote_volumes == [] and (.ssh_agent | not) and
 			(.docker_socket | not) and (.cuda | not)' >/dev/null
 }
-mean_ms() { # FUNC N: mean ms over RUNS runs (x1000 for 3 decimals)
-	s=$(date +%s%N) i=0
-	while [ $i -lt "$RUNS" ]; do "$1" "$2" || true; i=$((i + 1)); done
-	echo $((($(date +%s%N) - s) / RUNS / 1000))
-}
 rss() { /usr/bin/time -f %M sh -c "$2" 2>&1 >/dev/null | tail -1; }
 
 echo "db bench: bottle-verify db vs sqlite3 | jq, mean of $RUNS runs each (this machine: $(nproc) cores)"
@@ -43,7 +35,7 @@ for n in 1 1000 100000; do
 	verify $n; rcv=$?
 	pipeline $n; rcp=$?
 	[ $rcv = 0 ] && [ $rcp = 0 ] || { echo "db bench: the runs disagree or fail (verify $rcv, pipeline $rcp)" >&2; exit 1; }
-	v=$(mean_ms verify $n) p=$(mean_ms pipeline $n)
+	v=$(mean_us verify $n) p=$(mean_us pipeline $n) # us: ms x1000 for 3 decimals
 	vk=$(rss verify "'$BV' db vm-$n --expect 192.0.2.10/32 --db '$tmp/$n.db' --data-dir '$tmp' --smolvm-version 1.9.2")
 	sk=$(rss pipeline "sqlite3 -readonly '$tmp/$n.db' \"SELECT CAST(data AS TEXT) FROM vms WHERE name = 'vm-$n'\"")
 	printf '%-9s %14s %14s %7s %12s %12s\n' "$n" "$v" "$p" "$(echo "scale=2; $p / $v" | bc)" "$vk" "$sk"

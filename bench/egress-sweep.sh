@@ -4,13 +4,11 @@
 # its deadline and against `nmap -sT -Pn -n` on the same targets with an equal timeout.
 # Traffic stays on the namespace's loopback.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-PROBE=${BV_BUILD:-$top/build}/bottle-probe
+. "$(dirname "$0")/lib.sh"
+PROBE=$build/bottle-probe
 DEADLINE=${DEADLINE_MS:-1500}
 NS="unshare -n"
 [ "$(id -u)" = 0 ] || NS="unshare -rn"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 {
 	echo "BV-PLAN 1"
 	echo "run bench deadline_ms $DEADLINE"

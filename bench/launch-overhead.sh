@@ -5,11 +5,8 @@
 # smolvm calls (counted from the fake smolvm's argv log) are subtracted. smolvm here is
 # fixtures/fake-smolvm unless BENCH_SMOLVM names a real one. No network, no machine.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-BL=${BV_BUILD:-$top/build}/bottle-launch
-RUNS=${RUNS:-30}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+BL=$build/bottle-launch
 mkdir -p "$tmp/bin" "$tmp/home"
 ln -s "${BENCH_SMOLVM:-$top/fixtures/fake-smolvm}" "$tmp/bin/smolvm"
 echo pack >"$tmp/p.smolmachine"
@@ -19,11 +16,6 @@ dry() { "$BL" up b1 --from "$tmp/p.smolmachine" --allow 192.0.2.10/32 --control-
 ver() { smolvm --version >/dev/null; }
 dry || { echo "launch bench: bottle-launch up --dry-run failed: $(tail -3 "$tmp/err")" >&2; exit 1; }
 calls=$(grep -c . "$tmp/argv")
-mean_us() {
-	s=$(date +%s%N) i=0
-	while [ $i -lt "$RUNS" ]; do "$1"; i=$((i + 1)); done
-	echo $((($(date +%s%N) - s) / RUNS / 1000))
-}
 d=$(mean_us dry) v=$(mean_us ver)
 over=$((d - calls * v))
 echo "launch bench: bottle-launch up --dry-run $d us with $calls smolvm calls; smolvm --version $v us"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cidr.h"
+#include "core/cidr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enforce.h"
-#include "record.h"
+#include "launch/enforce.h"
+#include "smolvm/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe_report.h"
+#include "egress/probe_report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

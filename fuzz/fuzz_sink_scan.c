@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "probe/plan.h"
-#include "sink.h"
+#include "egress/sink.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

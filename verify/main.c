@@ -8,17 +8,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check_db.h"
-#include "check_egress.h"
-#include "check_preflight.h"
-#include "cidr.h"
-#include "egress_run.h"
-#include "gate.h"
-#include "paths.h"
-#include "proc.h"
-#include "report.h"
+#include "db/audit.h"
+#include "egress/check.h"
+#include "host/preflight.h"
+#include "core/cidr.h"
+#include "egress/run.h"
+#include "gate/gate.h"
+#include "smolvm/paths.h"
+#include "core/proc.h"
+#include "core/report.h"
 #include "selfconfine.h"
-#include "sinklock.h"
+#include "egress/sinklock.h"
 
 #define MAX_LIST 64
 

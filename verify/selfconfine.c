@@ -11,7 +11,7 @@
 
 #include <valgrind/valgrind.h>
 
-#include "sanitizer.h"
+#include "core/sanitizer.h"
 
 static const int allowed[] = {
 	/* files and SQLite's I/O (locks, the -shm index it may create and map) */

@@ -1,10 +1,10 @@
 /* selfconfine.h - bottle-verify confines itself once its set-up is done (sinks bound and
  * stopped, the DB opened, every child spawned and reaped): from then on it may read,
  * judge and print, and nothing else. A syscall outside the list kills the process. */
-#ifndef BV_SELFCONFINE_H
-#define BV_SELFCONFINE_H
+#ifndef BV_VERIFY_SELFCONFINE_H
+#define BV_VERIFY_SELFCONFINE_H
 
-#include "error.h"
+#include "core/error.h"
 
 /* no_new_privs + a libseccomp allowlist (SCMP_ACT_KILL_PROCESS). 0; 1 when running under
  * valgrind (which cannot run a seccomp filter), unconfined; -errno with err set (the caller

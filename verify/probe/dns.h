@@ -1,8 +1,8 @@
 /* dns.h - the smallest DNS client bottle-probe needs: build an A query whose name carries
  * the probe's nonce, and read the rcode of an answer. Strict and bounded: an answer is
  * accepted only if it is a response to this query (id, question echoed). libc only. */
-#ifndef BV_PROBE_DNS_H
-#define BV_PROBE_DNS_H
+#ifndef BV_VERIFY_PROBE_DNS_H
+#define BV_VERIFY_PROBE_DNS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* git.h - the smallest git push client bottle-probe needs: one root commit holding a
  * README, pushed over git:// (receive-pack, report-status, side-band-64k). It lets the
  * gate ask a bottle's git gate to carry a canary without any git in the guest. libc only. */
-#ifndef BV_PROBE_GIT_H
-#define BV_PROBE_GIT_H
+#ifndef BV_VERIFY_PROBE_GIT_H
+#define BV_VERIFY_PROBE_GIT_H
 
 #include <stddef.h>
 

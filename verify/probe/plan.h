@@ -1,8 +1,8 @@
 /* plan.h - the probe plan: what bottle-probe is asked to try, as a strict line format.
  * Shared by the host (which writes and fuzzes it) and the guest binary (which reads it);
  * libc only. Format and limits: docs/probe.md. */
-#ifndef BV_PROBE_PLAN_H
-#define BV_PROBE_PLAN_H
+#ifndef BV_VERIFY_PROBE_PLAN_H
+#define BV_VERIFY_PROBE_PLAN_H
 
 #include <netinet/in.h>
 #include <stddef.h>

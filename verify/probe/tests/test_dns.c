@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "dns.h"
+#include "probe/dns.h"
 
 Test(dns, builds_a_query_with_the_nonce_name)
 {

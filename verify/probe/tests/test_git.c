@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "git.h"
+#include "probe/git.h"
 
 static void hex(const unsigned char *id, char out[41])
 {

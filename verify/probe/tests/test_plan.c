@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "plan.h"
+#include "probe/plan.h"
 
 static int parse(const char *s, struct plan *p)
 {

@@ -1,0 +1,220 @@
+/* main.c - bottle-launch: the minimal launcher.
+ * `up` launches a bottle and hands it over only once bottle-verify proved it, `down`
+ * removes it, `enforce` writes a machine's allowed_cidrs fail-closed, `preflight` checks
+ * the host. Exit 0 done, 1 refused / a finding, 2 usage or error. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cidr.h"
+#include "launch/enforce.h"
+#include "launch/updown.h"
+#include "core/proc.h"
+#include "smolvm/paths.h"
+
+#define MAX_ALLOW 64
+
+struct cli {
+	const char *command;
+	struct launch_req up;
+	const char *alias;
+	const char *name;
+	const char *db_path;
+	const char *data_dir;
+	const char *platform;
+	const char *allow[MAX_ALLOW];
+	size_t n_allow;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: bottle-launch up NAME (--from PACK | --image REF) (--allow ADDR/32 | --alias auto)\n"
+	      "                     [--control-port PORT] [--policy FILE] [--dry-run] [--smolvm BIN]\n"
+	      "                     [--verify BIN] [--kvm-device PATH] [--lease-dir DIR] [--db PATH]\n"
+	      "                     [--data-dir DIR] [-- CMD ARGS...]\n"
+	      "       bottle-launch down NAME [--smolvm BIN] [--lease-dir DIR] [--db PATH]\n"
+	      "       bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
+	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos]\n"
+	      "       bottle-launch preflight [--smolvm BIN] [--verify BIN] [--kvm-device PATH]\n"
+	      "\n"
+	      "up: preflight, one allowed destination (an alias from 127.0.0.16-31, or --allow),\n"
+	      "create, enforce, start, wait for exec, bottle-verify all; hands the bottle over only\n"
+	      "when every check passed, else stops and deletes it and releases the lease.\n"
+	      "enforce: sets allowed_cidrs between create and start; refuses (exit 1, nothing\n"
+	      "written) when the DB or row is missing, vm.lock is held, a VMM is alive, the state\n"
+	      "is not created/stopped/failed, or the patch does not take. See docs/launch.md.\n",
+	      f);
+}
+
+static int parse_option(struct cli *c, int opt, const char *arg)
+{
+	struct launch_req *u = &c->up;
+	char *end = NULL;
+	switch (opt) {
+	case 'a':
+		if (c->n_allow >= MAX_ALLOW)
+			return -1;
+		c->allow[c->n_allow++] = arg;
+		return 0;
+	case 'd': c->db_path = u->db = arg; return 0;
+	case 'D': c->data_dir = u->data_dir = arg; return 0;
+	case 'p': c->platform = arg; return 0;
+	case 'f': u->from = arg; return 0;
+	case 'i': u->image = arg; return 0;
+	case 'A': c->alias = arg; return 0;
+	case 'c':
+		u->control_port = (unsigned)strtoul(arg, &end, 10);
+		return *end || u->control_port < 1 || u->control_port > 65535 ? -1 : 0;
+	case 'P': u->policy = arg; return 0;
+	case 'n': u->dry_run = true; return 0;
+	case 's': u->smolvm = arg; return 0;
+	case 'v': u->verify = arg; return 0;
+	case 'k': u->kvm_device = arg; return 0;
+	case 'L': u->lease_dir = arg; return 0;
+	default: return -1;
+	}
+}
+
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "allow", required_argument, NULL, 'a' }, { "db", required_argument, NULL, 'd' },
+		{ "data-dir", required_argument, NULL, 'D' }, { "platform", required_argument, NULL, 'p' },
+		{ "from", required_argument, NULL, 'f' }, { "image", required_argument, NULL, 'i' },
+		{ "alias", required_argument, NULL, 'A' }, { "control-port", required_argument, NULL, 'c' },
+		{ "policy", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'n' },
+		{ "smolvm", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
+		{ "kvm-device", required_argument, NULL, 'k' }, { "lease-dir", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	int opt;
+	const char *pos[2] = { NULL, NULL };
+	size_t n_pos = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (opt == 1) {
+			if (n_pos >= 2)
+				return -1;
+			pos[n_pos++] = optarg;
+		} else if (opt == '?' || parse_option(c, opt, optarg) < 0) {
+			return -1;
+		}
+	}
+	if (optind < argc && strcmp(argv[optind - 1], "--") == 0)
+		c->up.cmd = argv + optind;
+	else if (optind < argc)
+		return -1;
+	c->command = pos[0];
+	c->name = c->up.name = pos[1];
+	if (!c->command)
+		return -1;
+	if (strcmp(c->command, "preflight") == 0)
+		return c->name ? -1 : 0;
+	if (!c->name || !c->name[0])
+		return -1;
+	if (strcmp(c->command, "enforce") == 0)
+		return c->n_allow ? 0 : -1;
+	if (strcmp(c->command, "down") == 0)
+		return 0;
+	if (strcmp(c->command, "up") != 0)
+		return -1;
+	if (!c->up.from == !c->up.image || (c->n_allow == 1) == (c->alias != NULL) || c->n_allow > 1 ||
+	    (c->alias && strcmp(c->alias, "auto") != 0))
+		return -1;
+	c->up.allow = c->n_allow ? c->allow[0] : NULL;
+	c->up.alias_auto = c->alias != NULL;
+	if (!c->up.policy && !c->up.control_port) {
+		fputs("bottle-launch up: without --policy the built-in policy is used, and it needs --control-port\n", stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int resolve_paths(const struct cli *c, char **db, char **dir, struct bv_error *err)
+{
+	struct bv_path_env env;
+	paths_env_default(&env);
+	if (c->platform)
+		env.platform = strcmp(c->platform, "macos") == 0 ? BV_PLATFORM_MACOS : BV_PLATFORM_LINUX;
+	int r = 0;
+	if (c->db_path)
+		*db = strdup(c->db_path);
+	else if ((r = paths_state_db(&env, db, err)) < 0)
+		return bv_error_wrap(err, "cannot derive smolvm's DB path (pass --db)");
+	if (c->data_dir)
+		*dir = strdup(c->data_dir);
+	else if ((r = paths_vm_data_dir(&env, c->name, dir, err)) < 0)
+		return bv_error_wrap(err, "cannot derive the machine's data dir (pass --data-dir)");
+	if (!*db || !*dir)
+		return bv_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int run_enforce(const struct cli *c)
+{
+	struct bv_cidr_set allow = { 0 };
+	struct bv_error err = { 0 };
+	struct enforce_result res = { 0 };
+	char *db = NULL, *dir = NULL;
+	int r = 0;
+	for (size_t i = 0; i < c->n_allow && r == 0; i++)
+		if ((r = cidr_set_add_text(&allow, c->allow[i], &err)) < 0)
+			bv_error_wrap(&err, "--allow %s", c->allow[i]);
+	if (r == 0)
+		r = resolve_paths(c, &db, &dir, &err);
+	if (r == 0) {
+		struct enforce_opts o = { .db_path = db, .data_dir = dir, .name = c->name, .allow = &allow };
+		r = enforce_allowlist(&o, &res, &err);
+	}
+	if (r < 0 && res.committed)
+		fprintf(stderr, "bottle-launch enforce %s: FAILED after writing: %s\n", c->name, err.msg);
+	else if (r < 0)
+		fprintf(stderr, "bottle-launch enforce %s: refused, nothing written: %s\n", c->name, err.msg);
+	else if (res.outcome == ENFORCE_UNCHANGED)
+		printf("enforce %s: allowed_cidrs already %s; nothing written\n", c->name, res.before);
+	else
+		printf("enforce %s: allowed_cidrs %s -> %s (re-read confirmed)\n", c->name, res.before,
+		       res.after);
+	enforce_result_free(&res);
+	cidr_set_free(&allow);
+	free(db);
+	free(dir);
+	return r < 0 ? 1 : 0;
+}
+
+static int run_preflight(const struct cli *c)
+{
+	const char *verify = c->up.verify ? c->up.verify : "bottle-verify";
+	const char *argv[] = { verify, "preflight", "--smolvm", c->up.smolvm,
+			       c->up.kvm_device ? "--kvm-device" : NULL, c->up.kvm_device, NULL };
+	int st = 2;
+	bool timed_out;
+	struct bv_error err = { 0 };
+	if (spawn_inherit((char *const *)argv, false, 60000, &st, &timed_out, &err) < 0) {
+		fprintf(stderr, "bottle-launch preflight: %s\n", err.msg);
+		return 2;
+	}
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .up.smolvm = "smolvm" };
+	if (parse_cli(argc, argv, &c) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(c.command, "up") == 0)
+		return launch_up(&c.up);
+	if (strcmp(c.command, "down") == 0)
+		return launch_down(&c.up);
+	if (strcmp(c.command, "preflight") == 0)
+		return run_preflight(&c);
+	return run_enforce(&c);
+}

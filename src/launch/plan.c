@@ -1,0 +1,103 @@
+/* plan.c - see plan.h */
+#include "launch/plan.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int launch_allowlist(const char *text, struct bv_cidr *out, struct bv_error *err)
+{
+	int r = cidr_parse(text, out, err);
+	if (r < 0) {
+		bv_error_wrap(err, "--allow %s", text);
+		return r;
+	}
+	unsigned width = out->family == AF_INET ? 32 : 128;
+	if (out->prefix != width)
+		return bv_error_set(err, EPERM, "--allow %s is wider than one address: a bottle gets exactly one allowed destination (the bundle), as ADDR/%u", text, width);
+	return 0;
+}
+
+int launch_refusal(const struct launch_req *r, const struct bv_version *v, const struct bv_cidr *allow,
+		   struct bv_error *err)
+{
+	if (cidr_is_loopback(allow) && version_loopback_stays_in_guest(v))
+		return bv_error_set(err, EPERM,
+				    "a loopback allowlist (127.0.0.0/8) is broken on this smolvm (>= 1.1.3): with a policy it uses the virtio-net gateway, where 127.x is the guest's own loopback, so the bundle is unreachable and a probe of it looks blocked (research/smolvm.md 3.5); allow the bundle's own non-loopback address with --allow ADDR/32 instead");
+	if (r->image && version_policy_defaults_virtio(v))
+		return bv_error_set(err, EPERM,
+				    "--image with an allowlist: the in-guest registry pull obeys allowed_cidrs, so a /32 breaks the image's first boot (research/smolvm.md 3.4); pack it and use --from");
+	return 0;
+}
+
+static size_t put(const char *argv[LAUNCH_ARGV_MAX], size_t n, const char *s)
+{
+	if (n + 1 < LAUNCH_ARGV_MAX)
+		argv[n++] = s;
+	argv[n] = NULL;
+	return n;
+}
+
+/* smolvm < 1.0.2 takes the machine name positionally on create and delete (67a09b27). */
+static size_t put_name(const char *argv[LAUNCH_ARGV_MAX], size_t n, const char *name,
+		       const struct bv_version *v)
+{
+	if (version_cmp(v, 1, 0, 2) >= 0)
+		n = put(argv, n, "--name");
+	return put(argv, n, name);
+}
+
+void launch_create_argv(const struct launch_req *r, const struct bv_version *v, const char *allow_cidr,
+			const char *argv[LAUNCH_ARGV_MAX])
+{
+	size_t n = 0;
+	n = put(argv, n, r->smolvm);
+	n = put(argv, n, "machine");
+	n = put(argv, n, "create");
+	n = put_name(argv, n, r->name, v);
+	n = put(argv, n, r->from ? "--from" : "--image");
+	n = put(argv, n, r->from ? r->from : r->image);
+	/* --net explicitly: with --from, --allow-cidr does not imply it before 1.8.0. */
+	n = put(argv, n, "--net");
+	n = put(argv, n, "--allow-cidr");
+	put(argv, n, allow_cidr);
+}
+
+void launch_delete_argv(const char *smolvm, const char *name, const struct bv_version *v,
+			const char *argv[LAUNCH_ARGV_MAX])
+{
+	size_t n = 0;
+	n = put(argv, n, smolvm);
+	n = put(argv, n, "machine");
+	n = put(argv, n, "delete");
+	n = put_name(argv, n, name, v);
+	put(argv, n, "-f"); /* without -f smolvm prints "Cancelled", exits 0 and deletes nothing */
+}
+
+void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, const char *control,
+			const char *argv[LAUNCH_ARGV_MAX])
+{
+	size_t n = 0;
+	n = put(argv, n, r->verify);
+	n = put(argv, n, "all");
+	n = put(argv, n, r->name);
+	n = put(argv, n, "--expect");
+	n = put(argv, n, allow_cidr);
+	n = put(argv, n, "--smolvm");
+	n = put(argv, n, r->smolvm);
+	n = put(argv, n, "--policy");
+	n = put(argv, n, r->policy ? r->policy : "builtin");
+	if (control) {
+		n = put(argv, n, "--allow-dest");
+		n = put(argv, n, control);
+	}
+	const char *opt[][2] = { { "--kvm-device", r->kvm_device }, { "--db", r->db },
+				 { "--data-dir", r->data_dir } };
+	for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
+		if (!opt[i][1])
+			continue;
+		n = put(argv, n, opt[i][0]);
+		n = put(argv, n, opt[i][1]);
+	}
+}

@@ -1,0 +1,15 @@
+/* updown.h - `bottle-launch up` and `down`: a bottle from nothing to proven, and back.
+ * up: preflight, allowlist (alias lease), create, enforce, start, exec-ready, bottle-verify
+ * all, hand-over; on any failure after create: stop, delete -f, release, non-zero exit. */
+#ifndef BV_LAUNCH_UPDOWN_H
+#define BV_LAUNCH_UPDOWN_H
+
+#include "launch/plan.h"
+
+/* Both return the process exit status: 0 done, 1 refused / a finding / torn down after a
+ * failed verification, 2 an error (or an inconclusive verification). Progress and
+ * reasons go to stderr; the verifier's TAP and the result line to stdout. */
+int launch_up(const struct launch_req *r);
+int launch_down(const struct launch_req *r);
+
+#endif

@@ -1,0 +1,63 @@
+/* check.c - see check.h */
+#include "egress/check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "egress/run.h"
+
+static bool in_class(const struct policy_dest *d, const void *cls)
+{
+	return strcmp(d->cls, cls) == 0;
+}
+
+/* One point per class: not ok if anything got out, inconclusive if anything could not be
+ * judged, ok only when every destination of the class was denied. */
+static void class_point(struct bv_report *r, const struct egress_run *e, const char *cls)
+{
+	char id[64];
+	struct egress_group g;
+	egress_group_fold(e, in_class, cls, &g);
+	snprintf(id, sizeof id, g.control ? "egress.control" : "egress.denied.%s", cls);
+	enum bv_status st = egress_group_status(g.open, g.all_gaps, g.unsure);
+	struct bv_point *p = report_addf(r, id, st, g.control ? "the allowed destinations are reachable (control)"
+						   : "class %s is denied from inside the bottle", cls);
+	if (st == BV_OK)
+		return;
+	point_field(p, "expected", g.control ? "every control OPEN" : "every destination DENIED-ACTIVE or DENIED-SILENT, no nonce at any sink");
+	point_field(p, "actual", g.open ? "a destination of this class is OPEN" : "not every destination could be judged");
+	point_field(p, "evidence", g.evidence);
+	if (!e->report_ok)
+		point_field(p, "report", e->report_err);
+	point_field(p, "remediation", g.open ? "tighten the allowlist (bottle-launch enforce) and check the backend: this class escapes the bottle"
+					     : "make the run judgeable: the control must be reachable, the sinks up and the probe's report complete");
+	if (st == BV_TODO)
+		point_set_reason(p, g.gap ? g.gap : "accepted gap");
+}
+
+static void class_points(struct bv_report *r, const struct egress_run *e)
+{
+	for (size_t i = 0; i < e->p->n_dests; i++) {
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++)
+			first = strcmp(e->p->dests[j].cls, e->p->dests[i].cls) != 0;
+		if (first)
+			class_point(r, e, e->p->dests[i].cls);
+	}
+}
+
+int check_egress(struct bv_report *r, const struct policy *p, const struct transport *t)
+{
+	struct egress_run e = { 0 };
+	struct bv_error err = { 0 };
+	int rc = egress_run_exec(&e, p, t, &err);
+	if (rc == 0) {
+		report_note(r, "egress run %s: %zu destinations, %zu sinks, deadline %u ms", e.run,
+			    p->n_dests, e.n_specs, p->deadline_ms);
+		class_points(r, &e);
+	} else {
+		report_error(r, &err);
+	}
+	egress_run_free(&e);
+	return rc;
+}

@@ -1,0 +1,69 @@
+/* policy_builtin.c - the built-in egress policy for a REAL smolvm bottle.
+ * It names real-world addresses (public resolvers, cloud metadata, RFC1918 samples) and is
+ * used only against real bottles; every test overrides it with addresses of namespaces it
+ * created. Classes follow research/smolvm.md §3 and §7 (probe matrix). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "egress/policy.h"
+
+/* Sinks: what reaches the host through smolvm's gateway lands on host loopback at the
+ * same port (sink_addr 127.0.0.1 / ::1), where bottle-verify listens. Destinations the
+ * host cannot hold (public, LAN, metadata) have no sink: only the guest's errno speaks. */
+const char policy_builtin_text[] =
+	"{\"deadline_ms\": 2000,\n"
+	" \"controls\": [ @CONTROL@ ],\n"
+	" \"denied\": {\n"
+	"  \"host-loopback-gateway\": [\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"100.96.0.1\", \"port\": 47001, \"sink_addr\": \"127.0.0.1\"},\n"
+	"   {\"proto\": \"udp\", \"addr\": \"100.96.0.1\", \"port\": 47002, \"sink_addr\": \"127.0.0.1\"},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"fd53:4d00::1\", \"port\": 47001, \"sink_addr\": \"::1\"}],\n"
+	"  \"host-loopback-spellings\": [\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"127.0.0.1\", \"port\": 47003, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"::1\", \"port\": 47003, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"::ffff:127.0.0.1\", \"port\": 47003, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"127.1.2.3\", \"port\": 47003, \"sink\": false}],\n"
+	"  \"other-bottles\": [\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"127.0.0.17\", \"port\": 47004, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"127.0.0.31\", \"port\": 47004, \"sink\": false}],\n"
+	"  \"lan\": [\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"10.0.0.1\", \"port\": 80, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"172.16.0.1\", \"port\": 80, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"192.168.0.1\", \"port\": 80, \"sink\": false}],\n"
+	"  \"cloud-metadata\": [\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"169.254.169.254\", \"port\": 80, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"fd00:ec2::254\", \"port\": 80, \"sink\": false}],\n"
+	"  \"public-resolvers\": [\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"1.1.1.1\", \"port\": 53, \"sink\": false},\n"
+	"   {\"proto\": \"dns-tcp\", \"addr\": \"1.1.1.1\", \"port\": 53, \"sink\": false},\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false},\n"
+	"   {\"proto\": \"dns-tcp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false}],\n"
+	"  \"gateway-dns\": [\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"100.96.0.1\", \"port\": 53, \"sink\": false}],\n"
+	"  \"guest-resolver-exfil\": [\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"resolv\", \"port\": 53},\n"
+	"   {\"proto\": \"dns-tcp\", \"addr\": \"resolv\", \"port\": 53}]\n"
+	" }}\n";
+
+int policy_load_builtin(const char *control, struct policy *out, struct bv_error *err)
+{
+	char entry[256];
+	memset(out, 0, sizeof *out);
+	if (!control)
+		return bv_error_set(err, EINVAL, "the built-in policy needs the bottle's allowed destination: --allow-dest PROTO:ADDR:PORT");
+	int r = policy_control_json(control, entry, sizeof entry, err);
+	if (r < 0)
+		return r;
+	const char *at = strstr(policy_builtin_text, "@CONTROL@");
+	size_t n = strlen(policy_builtin_text) + strlen(entry);
+	char *text = malloc(n + 1);
+	if (!text)
+		return bv_error_set(err, ENOMEM, "out of memory");
+	snprintf(text, n + 1, "%.*s%s%s", (int)(at - policy_builtin_text), policy_builtin_text, entry,
+		 at + strlen("@CONTROL@"));
+	r = policy_parse(text, strlen(text), out, err);
+	free(text);
+	return r;
+}

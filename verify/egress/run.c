@@ -1,0 +1,269 @@
+/* run.c - see run.h */
+#include "egress/run.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "egress/confine.h"
+#include "egress/probe_report.h"
+#include "egress/sink.h"
+#include "egress/verdict.h"
+
+static enum sink_kind sink_kind_of(const struct policy_dest *d)
+{
+	enum probe_kind k = d->kind;
+	return d->scan ? SINK_SCAN : k == PROBE_TCP ? SINK_TCP : k == PROBE_UDP ? SINK_UDP
+				   : k == PROBE_DNS_UDP ? SINK_DNS_UDP : SINK_DNS_TCP;
+}
+
+static int spec_of(const struct policy_dest *d, struct sink_spec *s)
+{
+	unsigned port = d->sink_port ? d->sink_port : d->port;
+	memset(s, 0, sizeof *s);
+	s->kind = sink_kind_of(d);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&s->addr;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&s->addr;
+	if (inet_pton(AF_INET, d->sink_addr, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((unsigned short)port);
+		s->addr_len = sizeof *v4;
+	} else if (inet_pton(AF_INET6, d->sink_addr, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((unsigned short)port);
+		s->addr_len = sizeof *v6;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* One sink per distinct (kind, address, port); destinations share it. */
+static void plan_sinks(struct egress_run *e)
+{
+	for (size_t i = 0; i < e->p->n_dests; i++) {
+		struct sink_spec s;
+		e->sink_of[i] = e->p->dests[i].sink ? SINK_MISSING : NO_SINK;
+		if (!e->p->dests[i].sink || spec_of(&e->p->dests[i], &s) < 0)
+			continue;
+		for (size_t j = 0; j < e->n_specs && e->sink_of[i] < 0; j++)
+			if (e->specs[j].kind == s.kind && e->specs[j].addr_len == s.addr_len &&
+			    memcmp(&e->specs[j].addr, &s.addr, s.addr_len) == 0)
+				e->sink_of[i] = (long)j;
+		if (e->sink_of[i] < 0 && e->n_specs < 64) {
+			e->specs[e->n_specs] = s;
+			e->sink_of[i] = (long)e->n_specs++;
+		}
+	}
+}
+
+static size_t put_hex(char *t, size_t cap, const unsigned char *d, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 3 <= cap; i++)
+		n += (size_t)snprintf(t + n, cap - n, "%02x", d[i]);
+	return n;
+}
+
+static char *plan_text(const struct egress_run *e, size_t *len)
+{
+	size_t cap = 128 + e->p->n_dests * 400, n = 0;
+	for (size_t i = 0; i < e->p->n_dests; i++)
+		cap += 2 * e->p->dests[i].data_len;
+	char *t = malloc(cap);
+	if (!t)
+		return NULL;
+	n += (size_t)snprintf(t + n, cap - n, "BV-PLAN 1\nrun %s deadline_ms %u\n", e->run, e->p->deadline_ms);
+	for (size_t i = 0; i < e->p->n_dests; i++) {
+		const struct policy_dest *d = &e->p->dests[i];
+		bool dns = d->kind == PROBE_DNS_UDP || d->kind == PROBE_DNS_TCP;
+		n += (size_t)snprintf(t + n, cap - n, "probe d%zu %s %s %u", i, probe_kind_name(d->kind), d->addr, d->port);
+		if (dns)
+			n += (size_t)snprintf(t + n, cap - n, " d%zu.%s.exfil.test", i, e->run);
+		if (d->kind == PROBE_GIT)
+			n += (size_t)snprintf(t + n, cap - n, " %s %s", d->repo, d->ref);
+		if (d->kind == PROBE_HTTP || d->kind == PROBE_GIT) {
+			n += (size_t)snprintf(t + n, cap - n, " ");
+			n += put_hex(t + n, cap - n, d->data, d->data_len);
+		}
+		n += (size_t)snprintf(t + n, cap - n, "\n");
+	}
+	n += (size_t)snprintf(t + n, cap - n, "end %zu\n", e->p->n_dests);
+	*len = n;
+	return t;
+}
+
+void egress_new_run_id(char run[PLAN_RUN_MAX + 1])
+{
+	unsigned char b[8] = { 0 };
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+		memset(b, 0x5a, sizeof b); /* still unique enough per run: the pid is mixed in */
+	snprintf(run, PLAN_RUN_MAX + 1, "r%02x%02x%02x%02x%02x%02x%05d", b[0], b[1], b[2], b[3], b[4], b[5],
+		 (int)(getpid() % 100000));
+}
+
+/* Run the probe and read its report; any failure leaves report_ok false (inconclusive). */
+static void probe_and_read(struct egress_run *e, const struct transport *t, const char *pt, size_t len)
+{
+	struct spawn_result res;
+	struct bv_error err = { 0 };
+	e->report_ok = false;
+	if (transport_run_probe(t, pt, len, (int)e->p->deadline_ms + 5000, &res, &err) < 0) {
+		snprintf(e->report_err, sizeof e->report_err, "%s", err.msg);
+		return;
+	}
+	if (res.timed_out || !res.exited || res.status != 0)
+		snprintf(e->report_err, sizeof e->report_err,
+			 "the probe did not complete (%s %d%s): %.200s", res.exited ? "exit" : "signal",
+			 res.status, res.timed_out ? ", killed at the deadline" : "", res.errout);
+	else if (probe_report_parse_confined(res.out, res.out_len, &e->plan, e->results, &err) < 0)
+		snprintf(e->report_err, sizeof e->report_err, "%s", err.msg);
+	else
+		e->report_ok = true;
+	spawn_result_free(&res);
+}
+
+static void judge(struct egress_run *e)
+{
+	bool *allowed = calloc(e->p->n_dests, sizeof *allowed);
+	for (size_t i = 0; i < e->p->n_dests; i++) {
+		char id[24];
+		snprintf(id, sizeof id, "d%zu", i);
+		long s = e->sink_of[i];
+		struct verdict_input in = {
+			.result = e->report_ok ? &e->results[i] : NULL,
+			.sink_saw_nonce = egress_sink_saw(e, i),
+			/* Without a configured sink only the guest's errno speaks; with one that
+			 * failed to bind, a denial proves nothing. */
+			.sink_up = s == NO_SINK || (s >= 0 && e->sinks && sinks_up(e->sinks, (size_t)s)),
+		};
+		e->v[i] = verdict_of(&in);
+		if (allowed)
+			allowed[i] = e->p->dests[i].control;
+	}
+	if (allowed)
+		verdict_apply_controls(e->v, allowed, e->p->n_dests);
+	else /* without the control check nothing may stand */
+		for (size_t i = 0; i < e->p->n_dests; i++)
+			e->v[i] = VERDICT_INCONCLUSIVE;
+	free(allowed);
+}
+
+bool egress_sink_saw(const struct egress_run *e, size_t i)
+{
+	char id[24];
+	snprintf(id, sizeof id, "d%zu", i);
+	const char *tok = e->p->dests[i].token;
+	return e->sinks && (sinks_saw(e->sinks, id) || (tok[0] && sinks_saw_token(e->sinks, tok, -1)));
+}
+
+bool egress_sink_saw_own(const struct egress_run *e, size_t i)
+{
+	const char *tok = e->p->dests[i].token;
+	return e->sinks && tok[0] && e->sink_of[i] >= 0 && sinks_saw_token(e->sinks, tok, e->sink_of[i]);
+}
+
+void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_t cap)
+{
+	const struct policy_dest *d = &e->p->dests[i];
+	char id[24];
+	snprintf(id, sizeof id, "d%zu", i);
+	size_t n = strlen(buf);
+	const struct probe_result *r = e->report_ok ? &e->results[i] : NULL;
+	snprintf(buf + n, cap - n, "%s%s %s port %u: %s errno=%d %lluus sink=%s verdict=%s",
+		 n ? "; " : "", probe_kind_name(d->kind), d->addr, d->port,
+		 r ? probe_outcome_name(r->outcome) : "no valid report", r ? r->err : 0,
+		 r ? r->us : 0ULL, egress_sink_saw(e, i) ? "saw-nonce" : "nothing",
+		 verdict_name(e->v[i]));
+}
+
+void egress_group_fold(const struct egress_run *e,
+		       bool (*member)(const struct policy_dest *d, const void *key), const void *key,
+		       struct egress_group *g)
+{
+	*g = (struct egress_group){ .all_gaps = true };
+	for (size_t i = 0; i < e->p->n_dests; i++) {
+		const struct policy_dest *d = &e->p->dests[i];
+		if (!member(d, key))
+			continue;
+		g->n++;
+		g->control = g->control || d->control;
+		egress_evidence_line(e, i, g->evidence, sizeof g->evidence);
+		bool is_open = e->v[i] == VERDICT_OPEN;
+		g->open = g->open || (!d->control && is_open);
+		g->unsure = g->unsure || e->v[i] == VERDICT_INCONCLUSIVE || (d->control && !is_open);
+		if (!d->control && is_open && !d->accept_gap)
+			g->all_gaps = false;
+		if (d->accept_gap)
+			g->gap = d->gap_reason;
+	}
+}
+
+static int setup(struct egress_run *e, struct bv_error *err)
+{
+	size_t len = 0;
+	char perr[160] = "";
+	if (!e->run[0])
+		egress_new_run_id(e->run);
+	plan_sinks(e);
+	char *pt = plan_text(e, &len);
+	e->results = calloc(e->p->n_dests + 1, sizeof *e->results);
+	e->v = calloc(e->p->n_dests + 1, sizeof *e->v);
+	if (!pt || !e->results || !e->v) {
+		free(pt);
+		return bv_error_set(err, ENOMEM, "out of memory");
+	}
+	/* Parse our own plan back: the report is checked against exactly what was sent. */
+	int r = plan_parse(pt, len, &e->plan, perr, sizeof perr);
+	free(pt);
+	return r < 0 ? bv_error_set(err, EINVAL, "the policy gives an invalid plan: %s", perr) : 0;
+}
+
+static void (*after_run)(void);
+
+void egress_run_set_after(void (*fn)(void))
+{
+	after_run = fn;
+}
+
+int egress_run_exec(struct egress_run *e, const struct policy *p, const struct transport *t,
+		    struct bv_error *err)
+{
+	size_t len = 0;
+	e->p = p;
+	int rc = setup(e, err);
+	char *pt = rc == 0 ? plan_text(e, &len) : NULL;
+	if (rc == 0 && !pt)
+		rc = bv_error_set(err, ENOMEM, "out of memory");
+	if (rc == 0 && (rc = sinks_start(e->specs, e->n_specs, e->run, &e->sinks, err)) == 0) {
+		probe_and_read(e, t, pt, len);
+		/* What a proxy or gate forwards after answering the guest still counts. */
+		usleep(EGRESS_SETTLE_MS * 1000);
+		struct bv_error serr = { 0 };
+		if (sinks_stop(e->sinks, &serr) < 0) {
+			/* A sink log we cannot read could hide an escape: nothing is judged. */
+			snprintf(e->report_err, sizeof e->report_err, "%s", serr.msg);
+			e->report_ok = false;
+			sinks_free(e->sinks);
+			e->sinks = NULL;
+		}
+		if (after_run)
+			after_run();
+		judge(e);
+	}
+	free(pt);
+	return rc;
+}
+
+void egress_run_free(struct egress_run *e)
+{
+	sinks_free(e->sinks);
+	plan_free(&e->plan);
+	free(e->results);
+	free(e->v);
+	memset(e, 0, sizeof *e);
+}

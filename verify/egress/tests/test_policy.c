@@ -1,0 +1,111 @@
+/* Policy parsing, and the built-in policy's shape (parsed only: no test sends traffic to
+ * its real-world addresses). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "egress/policy.h"
+
+static int parse(const char *s, struct policy *p)
+{
+	return policy_parse(s, strlen(s), p, NULL);
+}
+
+Test(policy, parses_controls_and_classes)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":7001}],"
+			   "\"denied\":{\"gw\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1,\"sink_addr\":\"127.0.0.1\"}]}}", &p), 0);
+	cr_assert_eq(p.n_dests, 2);
+	cr_assert(p.dests[0].control);
+	cr_assert_str_eq(p.dests[0].sink_addr, "192.0.2.1");
+	cr_assert_str_eq(p.dests[1].cls, "gw");
+	cr_assert_str_eq(p.dests[1].sink_addr, "127.0.0.1");
+	policy_free(&p);
+}
+
+Test(policy, refuses_a_policy_without_a_control)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[],\"denied\":{}}", &p), -EINVAL);
+	policy_free(&p);
+}
+
+Test(policy, refuses_a_policy_that_denies_nothing)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":7001}],\"denied\":{}}", &p), -EINVAL);
+	policy_free(&p);
+}
+
+Test(policy, refuses_bad_destinations)
+{
+	const char *bad[] = {
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"icmp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"example.com\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":0}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1.5}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":0,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"deadline_ms\":9,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct policy p;
+		cr_assert_eq(parse(bad[i], &p), -EINVAL, "accepted %s", bad[i]);
+		policy_free(&p);
+	}
+}
+
+Test(policy, builtin_policy_parses_with_the_bottles_destination)
+{
+	struct policy p;
+	struct bv_error err = { 0 };
+	cr_assert_eq(policy_load_builtin("tcp:192.0.2.10:443", &p, &err), 0, "%s", err.msg);
+	cr_assert(p.dests[0].control);
+	cr_assert_str_eq(p.dests[0].addr, "192.0.2.10");
+	size_t gateway = 0;
+	for (size_t i = 0; i < p.n_dests; i++)
+		gateway += strcmp(p.dests[i].cls, "host-loopback-gateway") == 0 &&
+			   (strcmp(p.dests[i].sink_addr, "127.0.0.1") == 0 || strcmp(p.dests[i].sink_addr, "::1") == 0);
+	cr_assert_eq(gateway, 3, "the gateway path is caught by sinks on host loopback");
+	policy_free(&p);
+}
+
+Test(policy, builtin_policy_needs_a_destination)
+{
+	struct policy p;
+	cr_assert_eq(policy_load_builtin(NULL, &p, NULL), -EINVAL);
+	cr_assert_eq(policy_load_builtin("192.0.2.10", &p, NULL), -EINVAL);
+}
+
+static const char no_control[] =
+	"{\"deadline_ms\":500,\"controls\":[],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}";
+
+Test(policy, a_file_without_controls_is_refused_alone)
+{
+	struct policy p;
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), NULL, &p, NULL), -EINVAL);
+	policy_free(&p);
+}
+
+Test(policy, allow_dest_supplies_the_control_without_a_sink)
+{
+	struct policy p;
+	struct bv_error err = { 0 };
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "tcp:127.0.0.16:8888", &p, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(p.n_dests, 2);
+	cr_assert(p.dests[1].control);
+	cr_assert_str_eq(p.dests[1].addr, "127.0.0.16");
+	cr_assert_eq(p.dests[1].port, 8888);
+	cr_assert(!p.dests[1].sink, "the bundle is a real service: no sink of ours on its port");
+	policy_free(&p);
+}
+
+Test(policy, a_malformed_allow_dest_is_refused)
+{
+	struct policy p;
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "127.0.0.16:8888", &p, NULL), -EINVAL);
+	policy_free(&p);
+	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "tcp:not-an-ip:1", &p, NULL), -EINVAL);
+	policy_free(&p);
+}

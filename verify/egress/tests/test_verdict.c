@@ -1,0 +1,84 @@
+/* The verdict table of DESIGN.md, one row per test, and the control rule. */
+#include <criterion/criterion.h>
+
+#include "egress/verdict.h"
+
+static enum verdict v(enum probe_outcome o, bool saw, bool up)
+{
+	struct probe_result r = { .outcome = o, .rcode = -1 };
+	struct verdict_input in = { .result = &r, .sink_saw_nonce = saw, .sink_up = up };
+	return verdict_of(&in);
+}
+
+/* Each of outs[0..n), with saw and up, gives want. */
+static void expect_verdicts(const enum probe_outcome *outs, size_t n, bool saw, bool up,
+			    enum verdict want)
+{
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(v(outs[i], saw, up), want, "outcome %d", (int)outs[i]);
+}
+
+Test(verdict, a_completed_connect_is_open)
+{
+	cr_assert_eq(v(OUT_CONNECTED, false, true), VERDICT_OPEN);
+	cr_assert_eq(v(OUT_ANSWERED, false, false), VERDICT_OPEN);
+	cr_assert_eq(v(OUT_REPLIED, false, true), VERDICT_OPEN);
+}
+
+Test(verdict, a_nonce_at_the_sink_is_open_whatever_the_guest_says)
+{
+	const enum probe_outcome outs[] = { OUT_REFUSED, OUT_TIMEOUT, OUT_ERROR };
+	expect_verdicts(outs, 3, true, true, VERDICT_OPEN);
+	struct verdict_input missing = { .result = NULL, .sink_saw_nonce = true, .sink_up = true };
+	cr_assert_eq(verdict_of(&missing), VERDICT_OPEN);
+}
+
+Test(verdict, a_refusal_with_a_live_sink_is_denied_active)
+{
+	const enum probe_outcome outs[] = { OUT_REFUSED, OUT_DENIED, OUT_UNREACHABLE };
+	expect_verdicts(outs, 3, false, true, VERDICT_DENIED_ACTIVE);
+}
+
+Test(verdict, a_timeout_with_a_live_sink_is_denied_silent)
+{
+	cr_assert_eq(v(OUT_TIMEOUT, false, true), VERDICT_DENIED_SILENT);
+}
+
+Test(verdict, a_denial_without_a_sink_proves_nothing)
+{
+	const enum probe_outcome outs[] = { OUT_REFUSED, OUT_TIMEOUT };
+	expect_verdicts(outs, 2, false, false, VERDICT_INCONCLUSIVE);
+}
+
+Test(verdict, probe_failures_and_missing_reports_are_inconclusive)
+{
+	const enum probe_outcome outs[] = { OUT_ERROR, OUT_BAD_ANSWER };
+	expect_verdicts(outs, 2, false, true, VERDICT_INCONCLUSIVE);
+	struct verdict_input missing = { .result = NULL, .sink_saw_nonce = false, .sink_up = true };
+	cr_assert_eq(verdict_of(&missing), VERDICT_INCONCLUSIVE);
+}
+
+Test(verdict, an_open_control_keeps_the_verdicts)
+{
+	enum verdict vs[3] = { VERDICT_OPEN, VERDICT_DENIED_ACTIVE, VERDICT_DENIED_SILENT };
+	bool allowed[3] = { true, false, false };
+	cr_assert(verdict_apply_controls(vs, allowed, 3));
+	cr_assert_eq(vs[1], VERDICT_DENIED_ACTIVE);
+}
+
+Test(verdict, a_dead_control_makes_every_verdict_inconclusive)
+{
+	enum verdict vs[3] = { VERDICT_DENIED_SILENT, VERDICT_DENIED_ACTIVE, VERDICT_OPEN };
+	bool allowed[3] = { true, false, false };
+	cr_assert_not(verdict_apply_controls(vs, allowed, 3));
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(vs[i], VERDICT_INCONCLUSIVE);
+}
+
+Test(verdict, no_control_at_all_is_inconclusive)
+{
+	enum verdict vs[1] = { VERDICT_DENIED_ACTIVE };
+	bool allowed[1] = { false };
+	cr_assert_not(verdict_apply_controls(vs, allowed, 1));
+	cr_assert_eq(vs[0], VERDICT_INCONCLUSIVE);
+}

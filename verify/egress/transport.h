@@ -1,0 +1,38 @@
+/* transport.h - how the probe gets into a bottle and its report gets out.
+ * netns: run bottle-probe in a network namespace (setns + execve, plan on stdin).
+ * smolvm: `machine cp` the probe and the plan in, `machine exec` it with a sentinel exit
+ * code. cmd: run a host program (e.g. the qemu lane's guest runner) as `CMD PROBE`, plan on
+ * stdin; it must exit with the sentinel when the probe ran to the end. The caller stays
+ * where the sinks listen. No shell anywhere. */
+#ifndef BV_VERIFY_EGRESS_TRANSPORT_H
+#define BV_VERIFY_EGRESS_TRANSPORT_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+#include "core/proc.h"
+
+enum transport_kind { TRANSPORT_NETNS, TRANSPORT_SMOLVM, TRANSPORT_CMD };
+
+/* bottle-probe's exit status on success under the smolvm transport: never 0, 1 or 124,
+ * which smolvm uses for itself. */
+#define TRANSPORT_OK_EXIT 77
+/* cmd: what a runner gets on top of the plan's deadline (a VM boots first). */
+#define TRANSPORT_CMD_BOOT_MS 60000
+
+struct transport {
+	enum transport_kind kind;
+	const char *netns;   /* netns: "NAME" (under /run/netns) or an absolute ns path */
+	const char *smolvm;  /* smolvm: the smolvm binary */
+	const char *machine; /* smolvm: the machine name */
+	const char *cmd;     /* cmd: the guest runner program */
+	const char *probe;   /* host path of the bottle-probe binary */
+};
+
+/* Run the probe with plan on stdin; capture up to 1 MiB of stdout and 64 KiB of stderr;
+ * kill it after timeout_ms. 0 and res filled whatever the probe's status; -errno when it
+ * could not be started (res then says nothing). */
+int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len,
+			int timeout_ms, struct spawn_result *res, struct bv_error *err);
+
+#endif

@@ -1,0 +1,34 @@
+/* verdict.h - evidence, not claims: join what the guest reported with what the host's
+ * sinks saw. A nonce at a sink makes a destination OPEN whatever the guest said; a
+ * refusal or a silence counts only when no sink saw anything (DESIGN.md). */
+#ifndef BV_VERIFY_EGRESS_VERDICT_H
+#define BV_VERIFY_EGRESS_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "egress/probe_report.h"
+
+enum verdict {
+	VERDICT_OPEN,          /* connected/replied/answered, or a sink saw the nonce */
+	VERDICT_DENIED_ACTIVE, /* refused/denied/unreachable and no sink saw the nonce */
+	VERDICT_DENIED_SILENT, /* timed out and no sink saw the nonce */
+	VERDICT_INCONCLUSIVE,  /* the probe failed, its sink was down, or the run has no control */
+};
+
+struct verdict_input {
+	const struct probe_result *result; /* NULL when the report was invalid */
+	bool sink_saw_nonce;               /* any sink logged this probe's nonce */
+	bool sink_up;                      /* the sink meant to catch it was listening */
+};
+
+enum verdict verdict_of(const struct verdict_input *in);
+
+/* Controls: a run in which no allowed destination came out OPEN proves nothing (a dead
+ * network looks like a perfect sandbox). allowed[i] marks controls. Returns true when at
+ * least one control is OPEN; otherwise every verdict is set to INCONCLUSIVE. */
+bool verdict_apply_controls(enum verdict *v, const bool *allowed, size_t n);
+
+const char *verdict_name(enum verdict v); /* "open", "denied-active", ... */
+
+#endif

@@ -1,0 +1,201 @@
+/* preflight.c - see preflight.h */
+#include "host/preflight.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "smolvm/cli.h"
+
+static struct bv_point *finding(struct bv_report *r, const char *id, enum bv_status st,
+				const char *desc, const char *expected, const char *actual,
+				const char *fix)
+{
+	struct bv_finding f = { .id = id, .status = st, .description = desc,
+				.expected = expected, .actual = actual, .remediation = fix };
+	return report_add_finding(r, &f);
+}
+
+static void check_smolvm(struct bv_report *r, const struct preflight_opts *o, struct bv_version *v)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *raw = NULL;
+	struct bv_error err = { 0 };
+	if (smolvm_find(o->smolvm_bin, &path, &err) < 0) {
+		finding(r, "preflight.smolvm.present", BV_NOT_OK, "smolvm is installed", "smolvm on PATH",
+			err.msg, "install smolvm as its documentation says and put it on PATH");
+		finding(r, "preflight.smolvm.version", BV_INCONCLUSIVE, "smolvm reports its version",
+			"smolvm X.Y.Z", "not checked: preflight.smolvm.present failed", "install smolvm");
+		return;
+	}
+	report_addf(r, "preflight.smolvm.present", BV_OK, "smolvm is installed at %s", path);
+	if (o->version_override) {
+		if (version_parse(o->version_override, v, &err) < 0)
+			finding(r, "preflight.smolvm.version", BV_INCONCLUSIVE, "smolvm reports its version",
+				"X.Y.Z", err.msg, "pass --smolvm-version X.Y.Z");
+		else
+			report_addf(r, "preflight.smolvm.version", BV_OK, "smolvm version %s (from --smolvm-version)",
+				    o->version_override);
+		return;
+	}
+	if (smolvm_version(path, v, &raw, &err) < 0) {
+		finding(r, "preflight.smolvm.version", BV_INCONCLUSIVE, "smolvm reports its version",
+			"smolvm X.Y.Z", err.msg, "check that smolvm runs: smolvm --version");
+		return;
+	}
+	char vt[32];
+	report_addf(r, "preflight.smolvm.version", BV_OK, "smolvm version %s",
+		    version_format(v, vt, sizeof vt));
+}
+
+static void check_from_policy(struct bv_report *r, const struct bv_version *v)
+{
+	const char *desc = "machine create --from keeps --allow-cidr";
+	if (!v->known) {
+		finding(r, "preflight.smolvm.from_keeps_policy", BV_INCONCLUSIVE, desc, ">= 1.8.0",
+			"unknown version", "make smolvm --version work or pass --smolvm-version");
+		return;
+	}
+	char vt[32];
+	version_format(v, vt, sizeof vt);
+	if (!version_from_drops_policy(v)) {
+		report_addf(r, "preflight.smolvm.from_keeps_policy", BV_OK, "%s (smolvm %s >= 1.8.0)", desc, vt);
+		return;
+	}
+	struct bv_point *p = finding(r, "preflight.smolvm.from_keeps_policy", BV_TODO, desc, ">= 1.8.0", vt,
+				     "smolvm < 1.8.0 silently drops --allow-cidr with --from: run bottle-launch enforce NAME --allow CIDR between create and start (bottle-launch up does), or upgrade");
+	point_set_reason(p, "known smolvm < 1.8.0 behaviour; bottle-launch enforce repairs each row");
+}
+
+static void check_kvm(struct bv_report *r, const struct preflight_opts *o)
+{
+	struct stat st;
+	if (o->platform != BV_PLATFORM_LINUX) {
+		struct bv_point *p = report_add(r, "preflight.kvm.present", BV_SKIP, "KVM device present");
+		point_set_reason(p, "not Linux: smolvm uses Hypervisor.framework");
+		p = report_add(r, "preflight.kvm.access", BV_SKIP, "KVM device usable by this user");
+		point_set_reason(p, "not Linux");
+		return;
+	}
+	if (stat(o->kvm_device, &st) < 0) {
+		char why[256];
+		snprintf(why, sizeof why, "%s: %s", o->kvm_device, strerror(errno));
+		finding(r, "preflight.kvm.present", BV_NOT_OK, "KVM device present", o->kvm_device, why,
+			"load the module (sudo modprobe kvm-intel, or kvm-amd on AMD) and enable virtualisation (VT-x/AMD-V) in the firmware");
+		finding(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user",
+			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
+		return;
+	}
+	if (!S_ISCHR(st.st_mode)) {
+		finding(r, "preflight.kvm.present", BV_NOT_OK, "KVM device present", "a character device",
+			o->kvm_device, "this is not the kvm device node: load the module (sudo modprobe kvm-intel, or kvm-amd)");
+		finding(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user",
+			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
+		return;
+	}
+	report_addf(r, "preflight.kvm.present", BV_OK, "KVM device %s present", o->kvm_device);
+	int fd = open(o->kvm_device, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		char why[256];
+		snprintf(why, sizeof why, "open %s read/write: %s", o->kvm_device, strerror(errno));
+		finding(r, "preflight.kvm.access", BV_NOT_OK, "KVM device usable by this user", "read/write",
+			why, errno == EACCES || errno == EPERM
+				     ? "join the kvm group (sudo usermod -aG kvm $USER), then log out and in again"
+				     : "check the device node and the kvm module");
+		return;
+	}
+	close(fd);
+	report_addf(r, "preflight.kvm.access", BV_OK, "KVM device %s is read/write for this user", o->kvm_device);
+}
+
+struct weak_env {
+	const char *name;
+	const char *id;
+	const char *risk;
+};
+
+static const struct weak_env weak_envs[] = {
+	{ "SMOLVM_EGRESS_FLOOR", "preflight.env.egress_floor",
+	  "off removes the metadata floor (169.254/16, fe80::/10) that the allowlist cannot reopen" },
+	{ "SMOLVM_EGRESS_ALLOW_PRIVATE", "preflight.env.egress_allow_private",
+	  "lifts the egress floor for private and metadata ranges" },
+	{ "SMOLVM_GUEST_HOST_SERVICE", "preflight.env.guest_host_service",
+	  "opens gateway:G to host 127.0.0.1:H even under a deny-all allowlist" },
+	{ "SMOLVM_PUBLISH_ADDR", "preflight.env.publish_addr",
+	  "publishes machine ports on this address instead of host loopback" },
+};
+
+/* SMOLVM_EGRESS_FLOOR=strict or =metadata keep (or raise) the floor; anything else
+ * set weakens it or is a value we cannot judge. */
+static bool env_weakens(const char *name, const char *value)
+{
+	if (!value || !*value)
+		return false;
+	if (strcmp(name, "SMOLVM_EGRESS_FLOOR") != 0)
+		return true;
+	/* smolvm trims and ignores case; strict and the metadata forms keep the floor. */
+	char v[32];
+	size_t n = 0;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	for (; *value && n < sizeof v - 1; value++)
+		v[n++] = (char)(*value >= 'A' && *value <= 'Z' ? *value + 32 : *value);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n'))
+		n--;
+	v[n] = '\0';
+	return strcmp(v, "strict") && strcmp(v, "metadata") && strcmp(v, "metadata-only") &&
+	       strcmp(v, "metadataonly");
+}
+
+static void check_env(struct bv_report *r)
+{
+	for (size_t i = 0; i < sizeof weak_envs / sizeof weak_envs[0]; i++) {
+		const struct weak_env *w = &weak_envs[i];
+		const char *v = getenv(w->name);
+		if (!env_weakens(w->name, v)) {
+			report_addf(r, w->id, BV_OK, "%s does not weaken confinement (%s)", w->name,
+				    v && *v ? v : "unset");
+			continue;
+		}
+		char desc[96], actual[256], fix[256];
+		snprintf(desc, sizeof desc, "%s does not weaken confinement", w->name);
+		snprintf(actual, sizeof actual, "%s=%s: %s", w->name, v, w->risk);
+		snprintf(fix, sizeof fix,
+			 "unset %s in the environment that runs smolvm machine start (it is read at start)",
+			 w->name);
+		finding(r, w->id, BV_NOT_OK, desc, "unset", actual, fix);
+	}
+}
+
+void detect_version(struct bv_report *r, const char *smolvm_bin, const char *override,
+		    struct bv_version *v)
+{
+	struct bv_error err = { 0 };
+	memset(v, 0, sizeof *v);
+	if (override) {
+		if (version_parse(override, v, &err) < 0)
+			report_note(r, "--smolvm-version %s: %s", override, err.msg);
+		return;
+	}
+	if (smolvm_version(smolvm_bin, v, NULL, &err) < 0)
+		report_note(r, "smolvm version unknown: %s", err.msg);
+}
+
+int check_preflight(struct bv_report *r, const struct preflight_opts *o, struct bv_version *v)
+{
+	memset(v, 0, sizeof *v);
+	check_smolvm(r, o, v);
+	check_from_policy(r, v);
+	if (v->known && version_loopback_stays_in_guest(v))
+		report_note(r, "this smolvm keeps a 127/8 allowlist inside the guest: a loopback-alias /32 cannot reach a host bundle; use the gateway or a bridge address");
+	if (v->known && version_policy_defaults_virtio(v))
+		report_note(r, "this smolvm's gateway answers UDP/53 to any address whatever the allowlist (DNS carve-out): prove DNS with bottle-verify egress");
+	check_kvm(r, o);
+	check_env(r);
+	return 0;
+}
