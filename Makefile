@@ -87,6 +87,10 @@ prove-tests: all
 integration: all
 	BV_BUILD=$(abspath $(BUILD)) prove -r integration/
 
+.PHONY: sim-conformance
+sim-conformance:
+	BV_BUILD=$(abspath $(BUILD)) prove integration/sim/conformance.t
+
 # The same run as JUnit XML for CI dashboards (TAP::Formatter::JUnit, Debian
 # libtap-formatter-junit-perl); prove's exit status is kept.
 junit: all
