@@ -14,6 +14,7 @@
 #include "core/cidr.h"
 #include "egress/run.h"
 #include "gate/gate.h"
+#include "smolvm/cli.h"
 #include "smolvm/paths.h"
 #include "core/proc.h"
 #include "core/report.h"
@@ -173,6 +174,7 @@ static int run_preflight(const struct cli *c, struct bv_report *r, struct bv_ver
 		.kvm_device = c->kvm_device ? c->kvm_device : "/dev/kvm",
 		.platform = platform_of(c),
 		.version_override = c->version_override,
+		.kvm_standin = getenv("BOTTLE_VERIFY_KVM_STANDIN"),
 	};
 	return check_preflight(r, &o, v);
 }
@@ -208,7 +210,10 @@ static int run_db(const struct cli *c, struct bv_report *r)
 	struct bv_cidr_set expect = { 0 };
 	char *db = NULL, *dir = NULL;
 	int rc = 0;
+	struct bv_version v;
+	detect_version(r, c->smolvm_bin ? c->smolvm_bin : "smolvm", c->version_override, &v);
 	paths_env_default(&env);
+	paths_env_for_version(&env, &v);
 	env.platform = platform_of(c);
 	for (size_t i = 0; i < c->n_expect && rc == 0; i++)
 		if ((rc = cidr_set_add_text(&expect, c->expect[i], &err)) < 0)
@@ -218,8 +223,6 @@ static int run_db(const struct cli *c, struct bv_report *r)
 	if (rc == 0 && !c->data_dir && (rc = paths_vm_data_dir(&env, c->name, &dir, &err)) < 0)
 		bv_error_wrap(&err, "cannot derive the machine's data dir (pass --data-dir)");
 	if (rc == 0) {
-		struct bv_version v;
-		detect_version(r, c->smolvm_bin ? c->smolvm_bin : "smolvm", c->version_override, &v);
 		if (strcmp(c->command, "db") == 0)
 			confine_now(); /* smolvm --version was the last child */
 		struct db_check_opts o = {
@@ -238,20 +241,35 @@ static int run_db(const struct cli *c, struct bv_report *r)
 	return rc;
 }
 
-static struct transport transport_of(const struct cli *c, const char *probe)
+/* The bottle's smolvm version, for the smolvm transport only (NULL for a netns or a
+ * runner): --smolvm-version, else `smolvm --version`; v->known false when neither says. */
+static const struct bv_version *bottle_version(const struct cli *c, struct bv_version *v)
+{
+	struct bv_error ignored = { 0 };
+	if (c->guest_cmd || !c->machine)
+		return NULL;
+	if (c->version_override)
+		(void)version_parse(c->version_override, v, &ignored);
+	else
+		(void)smolvm_version(c->smolvm_bin ? c->smolvm_bin : "smolvm", v, NULL, &ignored);
+	return v;
+}
+
+static struct transport transport_of(const struct cli *c, const char *probe, const struct bv_version *v)
 {
 	return (struct transport){ .kind = c->guest_cmd ? TRANSPORT_CMD : c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
 				   .netns = c->netns, .machine = c->machine, .cmd = c->guest_cmd,
-				   .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe };
+				   .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe,
+				   .version = v };
 }
 
 /* Sinks bind fixed host addresses: one egress or gate run at a time per host. gate when
  * o is set, egress otherwise. */
 static int run_locked(const struct cli *c, struct bv_report *r, const char *probe, struct policy *p,
-		      const struct gate_opts *o)
+		      const struct gate_opts *o, const struct bv_version *v)
 {
 	struct bv_error err = { 0 };
-	struct transport t = transport_of(c, probe);
+	struct transport t = transport_of(c, probe, v);
 	int lock = sinklock_take(300 * 1000, &err);
 	int rc = lock < 0 ? lock : o ? check_gate(r, p, &t, o) : check_egress(r, p, &t);
 	if (lock < 0)
@@ -262,14 +280,17 @@ static int run_locked(const struct cli *c, struct bv_report *r, const char *prob
 
 static int run_egress(const struct cli *c, struct bv_report *r)
 {
+	struct bv_version bv = { 0 };
+	const struct bv_version *vp = NULL;
 	struct policy p = { 0 };
 	struct bv_error err = { 0 };
 	char *probe = c->probe ? strdup(c->probe) : proc_self_sibling("bottle-probe");
+	vp = bottle_version(c, &bv);
 	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
-		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
+		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, vp, &p, &err)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
 	if (rc == 0)
-		rc = run_locked(c, r, probe, &p, NULL);
+		rc = run_locked(c, r, probe, &p, NULL, vp);
 	else
 		report_error(r, &err);
 	policy_free(&p);
@@ -285,7 +306,9 @@ static int gate_db_opts(const struct cli *c, struct db_check_opts *o, struct bv_
 {
 	struct bv_path_env env;
 	int rc = 0;
+	detect_version(r, c->smolvm_bin ? c->smolvm_bin : "smolvm", c->version_override, v);
 	paths_env_default(&env);
+	paths_env_for_version(&env, v);
 	env.platform = platform_of(c);
 	for (size_t i = 0; i < c->n_expect && rc == 0; i++)
 		rc = cidr_set_add_text(expect, c->expect[i], err);
@@ -297,7 +320,6 @@ static int gate_db_opts(const struct cli *c, struct db_check_opts *o, struct bv_
 		bv_error_wrap(err, "cannot derive the machine's data dir (pass --data-dir)");
 	if (rc < 0)
 		return rc;
-	detect_version(r, c->smolvm_bin ? c->smolvm_bin : "smolvm", c->version_override, v);
 	*o = (struct db_check_opts){ .db_path = c->db_path ? c->db_path : *db, .data_dir = c->data_dir ? c->data_dir : *dir,
 				     .name = c->name, .expect = expect, .accept_bypass = c->bypass, .version = v };
 	return 0;
@@ -305,6 +327,8 @@ static int gate_db_opts(const struct cli *c, struct db_check_opts *o, struct bv_
 
 static int run_gate(struct cli *c, struct bv_report *r)
 {
+	struct bv_version bv = { 0 };
+	const struct bv_version *vp = NULL;
 	struct policy p = { 0 };
 	struct bv_error err = { 0 };
 	struct db_check_opts dbo;
@@ -315,15 +339,16 @@ static int run_gate(struct cli *c, struct bv_report *r)
 	if (c->name && !c->netns && !c->guest_cmd)
 		c->machine = c->name;
 	char *probe = c->probe ? strdup(c->probe) : proc_self_sibling("bottle-probe");
+	vp = bottle_version(c, &bv);
 	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
 		 : c->secret_env && (!o.secret || strlen(o.secret) < 8)
 			 ? bv_error_set(&err, EINVAL, "--secret-env %s: the variable is unset or shorter than 8 bytes", c->secret_env)
-		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, &p, &err)
+		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, vp, &p, &err)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
 	if (rc == 0 && c->name && (rc = gate_db_opts(c, &dbo, &expect, &v, &db, &dir, r, &err)) == 0)
 		o.db = &dbo;
 	if (rc == 0)
-		rc = run_locked(c, r, probe, &p, &o);
+		rc = run_locked(c, r, probe, &p, &o, vp);
 	else
 		report_error(r, &err);
 	policy_free(&p);

@@ -1,8 +1,8 @@
 #!/bin/sh
-# bottle-launch enforce: the fail-closed patch protocol (research/smolvm.md §7) on DBs
+# bottle-launch enforce: the fail-closed patch protocol (docs/launch.md, enforce) on DBs
 # built from fixtures. Every refusal exits 1 and leaves the DB byte-identical.
 . "$(dirname "$0")/../lib.sh"
-plan 28
+plan 33
 
 dir="$T/data"
 mkdir -p "$dir"
@@ -94,6 +94,30 @@ rc=$?
 "$BL" enforce m1 --allow 192.0.2.10/32 --db "$T/db" --data-dir "$T/nodir" >"$T/out" 2>&1
 rc=$?
 [ $rc = 1 ] && [ ! -e "$T/nodir" ] && ok "refused: missing data dir" || not_ok "refused: missing data dir" "rc=$rc"
+
+# 8b. smolvm < 1.0.0 makes a machine's data dir only at start (docs/launch.md): enforce
+# makes it for a freshly created row, owned like the DB, and only then; a newer smolvm
+# (or an unknown one) keeps the refusal, and so does a row that is not `created`.
+printf '#!/bin/sh\necho "smolvm ${SV_VERSION:-0.8.0}"\n' >"$T/sv" && chmod +x "$T/sv"
+sed 's/"state":"created"/"state":"stopped"/' "$REC/cidrs-null.json" >"$T/stopped.json"
+"$MKDB" "$T/db" fresh "$REC/cidrs-null.json" old "$T/stopped.json"
+newdir="$T/cache/smolvm/vms/0123abcd"
+SV_VERSION=0.8.0 "$BL" enforce fresh --allow 192.0.2.10/32 --smolvm "$T/sv" --db "$T/db" --data-dir "$newdir" >"$T/out" 2>&1
+rc=$?
+[ $rc = 0 ] && [ -d "$newdir" ] && [ -e "$newdir/vm.lock" ] && ok "0.8.0: enforce makes the missing data dir of a created row, then patches" \
+	|| not_ok "0.8.0: enforce makes the missing data dir of a created row, then patches" "rc=$rc" "$(cat "$T/out")"
+[ "$(stat -c %u "$newdir")" = "$(stat -c %u "$T/db")" ] && [ ! -e "$newdir/name" ] && ok "0.8.0: the made dir is the DB owner's, with no name file (smolvm writes it)" \
+	|| not_ok "0.8.0: the made dir is the DB owner's, with no name file" "$(ls -ln "$newdir")"
+rm -rf "$T/cache"
+SV_VERSION=1.9.3 "$BL" enforce fresh --allow 192.0.2.10/32 --smolvm "$T/sv" --db "$T/db" --data-dir "$newdir" >"$T/out" 2>&1
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/cache" ] && ok "1.9.3: a missing data dir is still refused, nothing made" || not_ok "1.9.3: a missing data dir is still refused, nothing made" "rc=$rc" "$(cat "$T/out")"
+"$BL" enforce fresh --allow 192.0.2.10/32 --smolvm "$T/nosuch" --db "$T/db" --data-dir "$newdir" >"$T/out" 2>&1
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/cache" ] && ok "unknown smolvm: a missing data dir is still refused" || not_ok "unknown smolvm: a missing data dir is still refused" "rc=$rc" "$(cat "$T/out")"
+SV_VERSION=0.8.0 "$BL" enforce old --allow 192.0.2.10/32 --smolvm "$T/sv" --db "$T/db" --data-dir "$newdir" >"$T/out" 2>&1
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/cache" ] && ok "0.8.0: a stopped row's missing data dir is refused, nothing made" || not_ok "0.8.0: a stopped row's missing data dir is refused, nothing made" "rc=$rc" "$(cat "$T/out")"
 
 # 9. another connection holds the write lock: db reads meanwhile; enforce waits, then succeeds.
 # Each writer marks the moment it holds the lock. The first holds it until released (at most

@@ -7,8 +7,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 29
+plan 32
 sim_host
+export FAKE_SMOLVM_ARGV_LOG="$T/argv"
 POLICY="$top/fixtures/policies/sim-bottle.json"
 
 expect_rc() { # desc rc cmd...
@@ -51,12 +52,19 @@ caught "0.8.0: bottle-verify db catches the dropped allowlist (exit 2: the TSI b
 "$BL" enforce old --allow 127.0.0.16/32 >"$T/enf" 2>&1
 if grep -q 'null -> \["127.0.0.16/32"\]' "$T/enf"; then ok "0.8.0: enforce repairs it (null -> [127.0.0.16/32])"; else not_ok "enforce repairs" "$(cat "$T/enf")"; fi
 FAKE_SMOLVM_KVM="$T/no-kvm" smolvm machine start --name old >"$T/out" 2>&1
-if [ $? = 1 ] && grep -q '^Error: kvm not available' "$T/out"; then ok "start without a KVM device: Error, exit 1"; else not_ok "start without KVM" "$(cat "$T/out")"; fi
-smolvm machine start --name old >/dev/null && sleep 0.4
+if [ $? = 1 ] && grep -q '^Error: .*kvm not available' "$T/out"; then ok "start without a KVM device: Error, exit 1"; else not_ok "start without KVM" "$(cat "$T/out")"; fi
+smolvm machine start --name old >/dev/null 2>&1 && sleep 0.4
 verify_all old 127.0.0.16
 caught "0.8.0 confined: bottle-verify all exits 0; the TSI backend point is settled by egress" 0 \
 	egress.control ok egress.denied.public ok egress.denied.host-loopback ok \
 	egress.denied.dns-carveout ok db.network_backend ok db.agent_config.match ok
+# smolvm's cp lands a file 0644 on every version; before 1.9.0 (no --mode) the same exec
+# makes the probe executable, or every egress point would be inconclusive on a real bottle.
+if grep -q ' machine cp [^ ]*bottle-probe old:/tmp/bottle-probe$' "$T/argv" && ! grep -q ' machine cp --mode' "$T/argv" &&
+	grep -q ' machine exec --name old -- /bin/sh -c chmod 700 ' "$T/argv"; then
+	ok "0.8.0: the probe is copied without --mode (it lands 0644) and its exec makes it executable"
+else not_ok "0.8.0: the probe is copied without --mode and its exec makes it executable" "$(grep -E 'machine (cp|exec)' "$T/argv" | tail -4)"; fi
+: >"$T/argv"
 restart old FAKE_SMOLVM_LEAK=allowlist-ignored
 verify_all old 127.0.0.16
 caught "0.8.0 leak allowlist-ignored: caught (egress.denied.public not ok; exit 2, the backend stays unproven)" 2 egress.denied.public not_ok db.network_backend inconclusive
@@ -80,11 +88,16 @@ export FAKE_SMOLVM_VERSION=1.9.2
 smolvm machine create --name new --from "$T/agent.smolmachine" --net --allow-cidr 192.0.2.10/32 >/dev/null
 "$BL" enforce new --allow 192.0.2.10/32 >"$T/enf" 2>&1
 if grep -q 'nothing written' "$T/enf"; then ok "1.9.2: create --from kept the allowlist; enforce writes nothing"; else not_ok "1.9.2 enforce" "$(cat "$T/enf")"; fi
-smolvm machine start --name new >/dev/null && sleep 0.4
+smolvm machine start --name new >/dev/null 2>&1 && sleep 0.4
+: >"$T/argv"
 verify_all new 192.0.2.10
 caught "1.9.2 confined: exit 0; DNS carve-out is a TODO, the gateway path denied" 0 \
 	egress.control ok egress.denied.dns-carveout todo egress.denied.host-loopback-gateway ok \
 	egress.denied.ipv6 ok egress.denied.ipv4-mapped ok db.network_backend ok
+if grep -q ' machine cp --mode 700 [^ ]*bottle-probe new:/tmp/bottle-probe$' "$T/argv" &&
+	grep -q ' machine exec --name new -- /tmp/bottle-probe ' "$T/argv"; then
+	ok "1.9.2: the probe is copied with --mode 700 and run directly"
+else not_ok "1.9.2: the probe is copied with --mode 700 and run directly" "$(grep -E 'machine (cp|exec)' "$T/argv" | tail -4)"; fi
 restart new FAKE_SMOLVM_LEAK=allowlist-ignored
 verify_all new 192.0.2.10
 caught "1.9.2 leak allowlist-ignored: caught" 1 egress.denied.public not_ok egress.denied.ipv4-mapped not_ok
@@ -97,6 +110,14 @@ caught "1.9.2 leak ipv6-open: caught" 1 egress.denied.ipv6 not_ok
 restart new FAKE_SMOLVM_LEAK=dns-open
 verify_all new 192.0.2.10
 caught "1.9.2 leak dns-open (TCP/53 to any resolver): caught" 1 egress.denied.dns-direct not_ok
+# The gateway answers every UDP/53 itself (>= 1.1.3): a query its upstream never answered
+# (none runs at 198.51.100.99) proves no denial, whatever the guest saw: unproven, never ok.
+restart new FAKE_SMOLVM_UPSTREAM_DNS=198.51.100.99
+"$BV" --format json all new --expect 192.0.2.10/32 --policy "$top/fixtures/policies/sim-egress-udp53.json" \
+	--allow-dest tcp:192.0.2.10:8888 --kvm-device "$T/kvm" >"$T/all.json" 2>"$T/all.err"
+vrc=$?
+caught "1.9.2: a UDP/53 query that got no answer is unproven, not denied (exit 2)" 2 \
+	egress.denied.dns-udp inconclusive egress.denied.public ok
 restart new SMOLVM_EGRESS_FLOOR=off
 export SMOLVM_EGRESS_FLOOR=off
 verify_all new 192.0.2.10
@@ -110,7 +131,7 @@ export FAKE_SMOLVM_VERSION=0.8.0
 FAKE_SMOLVM_STALE_STOP=1 smolvm machine create stale --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
 "$BL" enforce stale --allow 127.0.0.16/32 >/dev/null 2>&1
 wait_until grep -q 'wrote the cached record' "$(smolvm machine data-dir stale)/fake-stale-stop.log"
-smolvm machine start --name stale >/dev/null && sleep 0.4
+smolvm machine start --name stale >/dev/null 2>&1 && sleep 0.4
 verify_all stale 127.0.0.16
 caught "stale stop reverted the patch: db.allowed_cidrs.exact not ok, the leak shows in egress" 2 \
 	db.allowed_cidrs.exact not_ok egress.denied.public not_ok

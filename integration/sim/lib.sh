@@ -4,6 +4,8 @@
 # nothing but namespaces made here. sim_host then gives that namespace the simulated host:
 # the bundle on the aliases and 192.0.2.10, "public" 198.51.100.1 and 2001:db8::1, and the
 # upstream resolver 198.51.100.53 (documentation ranges only).
+. "$top/integration/wait.sh"
+
 sim_enter() {
 	[ "${BV_SIM_INSIDE:-}" = 1 ] && return 0
 	export BV_SIM_INSIDE=1
@@ -39,14 +41,15 @@ sim_host() {
 	if ! mknod "$T/kvm" c 1 3 2>/dev/null; then
 		: >"$T/kvm" && mount --bind /dev/null "$T/kvm"
 	fi
-	export FAKE_SMOLVM_KVM="$T/kvm" BOTTLE_LAUNCH_LEASE_DIR="$T/leases"
+	# No vCPU runs on the stand-in: preflight.kvm.runs is a visible SKIP for it alone.
+	export FAKE_SMOLVM_KVM="$T/kvm" BOTTLE_VERIFY_KVM_STANDIN="$T/kvm" BOTTLE_LAUNCH_LEASE_DIR="$T/leases"
 	echo pack >"$T/agent.smolmachine"
 	eps="192.0.2.10:8888"
 	i=16; while [ $i -le 31 ]; do eps="$eps 127.0.0.$i:8888"; i=$((i + 1)); done
 	# shellcheck disable=SC2086
 	"$top/fixtures/sim/bundle" $eps >"$T/bundle.out" 2>&1 &
 	BG_PID=$!
-	wait_until grep -q ready "$T/bundle.out"
+	wait_until grep -q ready "$T/bundle.out" >&2 || { echo "sim: the bundle stand-in did not get ready" >&2; return 1; }
 }
 
 # Machines and namespaces left behind: rows in smolvm's DB and fake VMM processes.

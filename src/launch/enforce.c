@@ -175,6 +175,58 @@ static int load_row(sqlite3 *db, const char *name, struct vm_record *rec, struct
 	return r;
 }
 
+/* mkdir -p with smolvm's mode (0777 less the umask, as create_dir_all), each directory it
+ * makes handed to uid:gid, so the machine's own smolvm can use them. */
+static int mkdir_owned(const char *path, uid_t uid, gid_t gid, struct bv_error *err)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return bv_error_set(err, ENAMETOOLONG, "data dir path too long");
+	for (char *s = buf + 1;; s++) {
+		bool end = *s == '\0';
+		if (*s != '/' && !end)
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0777) == 0) {
+			if (geteuid() != uid && chown(buf, uid, gid) < 0)
+				return bv_error_errno(err, errno, "chown %s", buf);
+		} else if (errno != EEXIST) {
+			return bv_error_errno(err, errno, "mkdir %s", buf);
+		}
+		if (end)
+			return 0;
+		*s = '/';
+	}
+}
+
+/* The repair smolvm < 1.0.0 needs: its create inserts the row but makes no data dir, so
+ * there is no vm.lock to hold yet. Only for a `created` row with no live VMM; the patch
+ * itself re-checks all of it under the lock. */
+static int create_data_dir(const struct enforce_opts *o, struct bv_error *err)
+{
+	struct stat db_st;
+	sqlite3 *db = NULL;
+	struct vm_record rec = { 0 };
+	if (stat(o->db_path, &db_st) < 0)
+		return bv_error_errno(err, errno, "%s", o->db_path);
+	int r = statedb_open_readonly(o->db_path, &db, err);
+	if (r == 0)
+		r = load_row(db, o->name, &rec, err);
+	if (r == 0)
+		r = check_patchable(&rec, err);
+	if (r == 0) {
+		const cJSON *state = record_get(&rec, "state");
+		if (state && !(cJSON_IsString(state) && strcmp(state->valuestring, "created") == 0))
+			r = bv_error_set(err, ENOENT, "machine data dir %s does not exist and the machine is not freshly created: refusing to make it",
+					 o->data_dir);
+	}
+	record_free(&rec);
+	statedb_close(db);
+	if (r == 0)
+		r = mkdir_owned(o->data_dir, db_st.st_uid, db_st.st_gid, err);
+	return r;
+}
+
 static bool allow_matches(const struct vm_record *rec, const struct bv_cidr_set *allow)
 {
 	struct bv_cidr_set have = { 0 };
@@ -299,7 +351,10 @@ int enforce_allowlist(const struct enforce_opts *o, struct enforce_result *res,
 {
 	_cleanup_close_ int lock_fd = -1;
 	memset(res, 0, sizeof *res);
+	struct stat st;
 	int r = validate_allow(o->allow, err);
+	if (r == 0 && o->create_missing_dir && stat(o->data_dir, &st) < 0 && errno == ENOENT)
+		r = create_data_dir(o, err);
 	if (r == 0)
 		r = lock_machine(o->data_dir, &lock_fd, err);
 	if (r == 0)

@@ -1,5 +1,5 @@
 /* enforce.h - set a machine's allowed_cidrs in smolvm's DB, fail-closed.
- * The successor of bot-bottle's force_allowlist, following research/smolvm.md §7: vm.lock
+ * The successor of bot-bottle's force_allowlist (docs/launch.md, "enforce"): vm.lock
  * without waiting, no live VMM, BEGIN IMMEDIATE, only allowed_cidrs changes, BLOB, re-read. */
 #ifndef BV_LAUNCH_ENFORCE_H
 #define BV_LAUNCH_ENFORCE_H
@@ -14,6 +14,10 @@ struct enforce_opts {
 	const char *data_dir;            /* the machine's data dir (holds vm.lock, agent.pid) */
 	const char *name;                /* machine name (vms.name) */
 	const struct bv_cidr_set *allow; /* the allowlist to enforce; no host bits */
+	/* smolvm < 1.0.0 makes the data dir only at start (version_data_dir_at_create): when
+	 * it is missing and the row is `created` with no live VMM, create it the way smolvm's
+	 * ensure_vm_dir would (create_dir_all, owned by the DB's owner) before locking. */
+	bool create_missing_dir;
 };
 
 enum enforce_outcome {

@@ -12,6 +12,7 @@
 #include "launch/enforce.h"
 #include "launch/updown.h"
 #include "core/proc.h"
+#include "smolvm/cli.h"
 #include "smolvm/paths.h"
 
 #define MAX_ALLOW 64
@@ -36,7 +37,7 @@ static void usage(FILE *f)
 	      "                     [--data-dir DIR] [-- CMD ARGS...]\n"
 	      "       bottle-launch down NAME [--smolvm BIN] [--lease-dir DIR] [--db PATH]\n"
 	      "       bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
-	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos]\n"
+	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos] [--smolvm BIN]\n"
 	      "       bottle-launch preflight [--smolvm BIN] [--verify BIN] [--kvm-device PATH]\n"
 	      "\n"
 	      "up: preflight, one allowed destination (an alias from 127.0.0.16-31, or --allow),\n"
@@ -136,10 +137,12 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	return 0;
 }
 
-static int resolve_paths(const struct cli *c, char **db, char **dir, struct bv_error *err)
+static int resolve_paths(const struct cli *c, const struct bv_version *v, char **db, char **dir,
+			 struct bv_error *err)
 {
 	struct bv_path_env env;
 	paths_env_default(&env);
+	paths_env_for_version(&env, v);
 	if (c->platform)
 		env.platform = strcmp(c->platform, "macos") == 0 ? BV_PLATFORM_MACOS : BV_PLATFORM_LINUX;
 	int r = 0;
@@ -166,10 +169,18 @@ static int run_enforce(const struct cli *c)
 	for (size_t i = 0; i < c->n_allow && r == 0; i++)
 		if ((r = cidr_set_add_text(&allow, c->allow[i], &err)) < 0)
 			bv_error_wrap(&err, "--allow %s", c->allow[i]);
+	/* The smolvm that owns the row decides where its state is and, below 1.0.0, that a
+	 * fresh machine has no data dir yet; one that cannot say is not guessed at. */
+	struct bv_version v = { 0 };
+	struct bv_error ignored = { 0 };
+	(void)smolvm_version(c->up.smolvm ? c->up.smolvm : "smolvm", &v, NULL, &ignored);
 	if (r == 0)
-		r = resolve_paths(c, &db, &dir, &err);
+		r = resolve_paths(c, &v, &db, &dir, &err);
 	if (r == 0) {
-		struct enforce_opts o = { .db_path = db, .data_dir = dir, .name = c->name, .allow = &allow };
+		/* Only a known smolvm < 1.0.0 gets its missing data dir made; otherwise a missing
+		 * dir stays a refusal (another user's machine, a wrong HOME). */
+		struct enforce_opts o = { .db_path = db, .data_dir = dir, .name = c->name, .allow = &allow,
+					  .create_missing_dir = v.known && !version_data_dir_at_create(&v) };
 		r = enforce_allowlist(&o, &res, &err);
 	}
 	if (r < 0 && res.committed)

@@ -24,10 +24,10 @@ int launch_refusal(const struct launch_req *r, const struct bv_version *v, const
 {
 	if (cidr_is_loopback(allow) && version_loopback_stays_in_guest(v))
 		return bv_error_set(err, EPERM,
-				    "a loopback allowlist (127.0.0.0/8) is broken on this smolvm (>= 1.1.3): with a policy it uses the virtio-net gateway, where 127.x is the guest's own loopback, so the bundle is unreachable and a probe of it looks blocked (research/smolvm.md 3.5); allow the bundle's own non-loopback address with --allow ADDR/32 instead");
+				    "a loopback allowlist (127.0.0.0/8) is broken on this smolvm (>= 1.1.3): with a policy it uses the virtio-net gateway, where 127.x is the guest's own loopback, so the bundle is unreachable and a probe of it looks blocked (docs/launch.md, refusals); allow the bundle's own non-loopback address with --allow ADDR/32 instead");
 	if (r->image && version_policy_defaults_virtio(v))
 		return bv_error_set(err, EPERM,
-				    "--image with an allowlist: the in-guest registry pull obeys allowed_cidrs, so a /32 breaks the image's first boot (research/smolvm.md 3.4); pack it and use --from");
+				    "--image with an allowlist: the in-guest registry pull obeys allowed_cidrs, so a /32 breaks the image's first boot (docs/launch.md, refusals); pack it and use --from");
 	return 0;
 }
 

@@ -32,7 +32,7 @@ struct launch_req {
  * parsed; refused (-EPERM, err explains) when wider than one address. */
 int launch_allowlist(const char *text, struct bv_cidr *out, struct bv_error *err);
 
-/* Setups known to be broken on this smolvm (research/smolvm.md §3.5): -EPERM with the
+/* Setups known to be broken on this smolvm (docs/launch.md, step 3): -EPERM with the
  * explanation and what to do instead; 0 when none applies. */
 int launch_refusal(const struct launch_req *r, const struct bv_version *v, const struct bv_cidr *allow,
 		   struct bv_error *err);

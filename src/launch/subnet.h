@@ -10,7 +10,7 @@
 void subnet_slug(const char *name, char *out, size_t cap);
 
 /* OCTET = (SHA-256 of the slug as one big-endian integer) mod 254 + 1, and 17 (docker's
- * common 192.168.17.x) becomes 18. research/bot-bottle.md says "slug hash ... mod 254,
+ * common 192.168.17.x) becomes 18. bot-bottle's docs say "slug hash ... mod 254,
  * skipping 17"; the exact offset was not readable, so this is the reading the issue
  * fixes. Returns 1..254, never 17. */
 unsigned subnet_octet(const char *slug);

@@ -11,7 +11,6 @@
 
 #include "launch/alias_pool.h"
 #include "launch/enforce.h"
-#include "smolvm/cli.h"
 #include "smolvm/paths.h"
 #include "core/proc.h"
 #include "smolvm/cli.h"
@@ -75,6 +74,7 @@ static int resolve_paths(struct launch *l, struct bv_error *err)
 {
 	struct bv_path_env env;
 	paths_env_default(&env);
+	paths_env_for_version(&env, &l->v); /* read by preflight / down first */
 	int r = 0;
 	if (l->r->db)
 		l->db = strdup(l->r->db);
@@ -200,7 +200,8 @@ static int enforce_step(struct launch *l, struct bv_error *err)
 	struct enforce_result res = { 0 };
 	int rc = cidr_set_add_text(&allow, l->allow_cidr, err);
 	if (rc == 0) {
-		struct enforce_opts o = { .db_path = l->db, .data_dir = l->dir, .name = l->r->name, .allow = &allow };
+		struct enforce_opts o = { .db_path = l->db, .data_dir = l->dir, .name = l->r->name, .allow = &allow,
+					  .create_missing_dir = l->v.known && !version_data_dir_at_create(&l->v) };
 		rc = enforce_allowlist(&o, &res, err);
 	}
 	if (rc == 0 && res.outcome == ENFORCE_UNCHANGED)
@@ -322,7 +323,7 @@ int launch_up(const struct launch_req *req)
 	struct bv_error err = { 0 };
 	bool created = false;
 	int code = 2;
-	if (resolve_paths(&l, &err) < 0 || preflight(&l, &err) < 0)
+	if (preflight(&l, &err) < 0 || resolve_paths(&l, &err) < 0)
 		goto out;
 	l.step = 2;
 	code = 1;
@@ -358,7 +359,7 @@ int launch_down(const struct launch_req *req)
 	char *raw = NULL;
 	bool exists = false;
 	int code = 2;
-	if (resolve_paths(&l, &err) < 0 || smolvm_version(req->smolvm, &l.v, &raw, &err) < 0 ||
+	if (smolvm_version(req->smolvm, &l.v, &raw, &err) < 0 || resolve_paths(&l, &err) < 0 ||
 	    !row_exists(l.db, req->name, &exists, &err)) {
 		fprintf(stderr, "down %s: %s\n", req->name, err.msg);
 		goto out;

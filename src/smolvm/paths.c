@@ -61,6 +61,7 @@ void paths_env_default(struct bv_path_env *env)
 	env->getenv = process_getenv;
 	env->home_from_passwd = process_passwd_home;
 	env->ctx = NULL;
+	env->data_dir_env_ignored = false;
 }
 
 /* ---- smolvm's view of that environment ---- */
@@ -70,10 +71,17 @@ static const char *env_var(const struct bv_path_env *env, const char *name)
 	return env->getenv ? env->getenv(name, env->ctx) : getenv(name);
 }
 
-/* SMOLVM_DATA_DIR counts when set at all (smolvm tests it with var_os), Linux only. */
+/* SMOLVM_DATA_DIR counts when set at all (smolvm tests it with var_os), Linux only, and
+ * only for a smolvm that knows it. */
 static bool relocated(const struct bv_path_env *env)
 {
-	return env->platform == BV_PLATFORM_LINUX && env_var(env, "SMOLVM_DATA_DIR") != NULL;
+	return env->platform == BV_PLATFORM_LINUX && !env->data_dir_env_ignored &&
+	       env_var(env, "SMOLVM_DATA_DIR") != NULL;
+}
+
+void paths_env_for_version(struct bv_path_env *env, const struct bv_version *v)
+{
+	env->data_dir_env_ignored = version_ignores_data_dir_env(v);
 }
 
 /* The HOME smolvm sees, or *out = NULL when it has none. Fails only for -ENOMEM. */

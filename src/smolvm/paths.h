@@ -4,9 +4,11 @@
 #ifndef BV_SMOLVM_PATHS_H
 #define BV_SMOLVM_PATHS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/error.h"
+#include "smolvm/version.h"
 
 enum bv_platform { BV_PLATFORM_LINUX, BV_PLATFORM_MACOS };
 
@@ -17,10 +19,15 @@ struct bv_path_env {
 	const char *(*getenv)(const char *name, void *ctx);
 	char *(*home_from_passwd)(void *ctx); /* malloc'd string or NULL */
 	void *ctx;
+	/* smolvm < 1.2.5 ignores SMOLVM_DATA_DIR (apply_system_data_root, src/main.rs @v1.2.5):
+	 * set by paths_env_for_version, so paths follow HOME as that smolvm does. */
+	bool data_dir_env_ignored;
 };
 
 /* The host's platform and the real environment. */
 void paths_env_default(struct bv_path_env *env);
+/* Fit env to the smolvm that will use the paths (a version not known: the newest rules). */
+void paths_env_for_version(struct bv_path_env *env, const struct bv_version *v);
 
 /* <data_local_dir>/smolvm/server/smolvm.db  (malloc'd into *out). */
 int paths_state_db(const struct bv_path_env *env, char **out, struct bv_error *err);

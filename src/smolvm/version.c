@@ -125,3 +125,23 @@ bool version_gateway_dials_host_loopback(const struct bv_version *v)
 {
 	return at_least(v, 1, 7, 2);
 }
+
+bool version_cp_has_mode(const struct bv_version *v)
+{
+	return at_least(v, 1, 9, 0);
+}
+
+bool version_gateway_serves_dns_tcp(const struct bv_version *v)
+{
+	return at_least(v, 1, 2, 5);
+}
+
+bool version_ignores_data_dir_env(const struct bv_version *v)
+{
+	return before(v, 1, 2, 5);
+}
+
+bool version_data_dir_at_create(const struct bv_version *v)
+{
+	return at_least(v, 1, 0, 0);
+}

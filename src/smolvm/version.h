@@ -1,6 +1,7 @@
 /* version.h - smolvm's version and what it means for confinement.
  * Parses "smolvm X.Y.Z" as `smolvm --version` prints it, compares versions, and names the
- * behaviour changes research/smolvm.md lists (0.5.0, 1.0.2, 1.1.3, 1.7.2, 1.8.0 ...). */
+ * behaviour changes that matter here (0.5.0, 1.0.0, 1.1.3, 1.2.5, 1.7.2, 1.8.0, 1.9.0 ...),
+ * each with the smolvm file@tag it was read in. */
 #ifndef BV_SMOLVM_VERSION_H
 #define BV_SMOLVM_VERSION_H
 
@@ -30,5 +31,16 @@ bool version_policy_defaults_virtio(const struct bv_version *v); /* >= 1.1.3 */
 bool version_loopback_stays_in_guest(const struct bv_version *v); /* >= 1.1.3: 127/8 is the guest's own */
 bool version_has_dns_filter_hosts(const struct bv_version *v); /* >= 0.5.0 */
 bool version_gateway_dials_host_loopback(const struct bv_version *v); /* >= 1.7.2 */
+/* >= 1.9.0: `machine cp --mode OCTAL` (src/cli/machine.rs CpCmd @v1.9.0); without it, and
+ * on every older version, an upload lands 0644 (crates/smolvm-agent/src/main.rs). */
+bool version_cp_has_mode(const struct bv_version *v);
+/* >= 1.2.5: the gateway serves DNS over TCP to its own address (and takes --dns). */
+bool version_gateway_serves_dns_tcp(const struct bv_version *v);
+/* >= 1.0.0: `create --from` makes the machine's data dir; before, only `start` does
+ * (ensure_vm_dir, src/agent/manager.rs @v0.8.0), so a fresh row has no vm.lock yet. */
+bool version_data_dir_at_create(const struct bv_version *v);
+/* Known and < 1.2.5: SMOLVM_DATA_DIR means nothing to it (apply_system_data_root,
+ * src/main.rs, is new in v1.2.5), so its state stays under HOME. */
+bool version_ignores_data_dir_env(const struct bv_version *v);
 
 #endif

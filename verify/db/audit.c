@@ -155,7 +155,8 @@ static void check_network(struct db_ctx *c)
 		 "create the machine with --net (with --from, --allow-cidr does not imply --net before smolvm 1.8.0)");
 }
 
-/* Which backend enforces the row depends on the version (research/smolvm.md §3.1). */
+/* Which backend enforces the row depends on the version (plan_launch_network,
+ * src/network/launch.rs @v0.8.0 / @v1.1.3). */
 static void backend_verdict(struct db_ctx *c, const char *backend, enum bv_status *st,
 			    const char **actual, const char **fix)
 {

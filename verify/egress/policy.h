@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "smolvm/version.h"
 #include "probe/plan.h"
 
 #define POLICY_MAX_DESTS 1024
@@ -68,8 +69,11 @@ int policy_load(const char *path, const char *control, struct policy *out, struc
 int policy_add_control(struct policy *p, const char *control, struct bv_error *err);
 int policy_control_json(const char *control, char *out, size_t cap, struct bv_error *err);
 /* The built-in policy for a real smolvm bottle (policy_builtin_text), with control as the
- * one allowed destination ("tcp:ADDR:PORT"). */
-int policy_load_builtin(const char *control, struct policy *out, struct bv_error *err);
+ * one allowed destination ("tcp:ADDR:PORT"), read for the bottle's smolvm (NULL or not
+ * known: no version fact applies): on >= 1.1.3 every DNS-over-UDP destination is the DNS
+ * carve-out, an accepted gap (TODO), and from 1.2.5 so is DNS over TCP to the gateway. */
+int policy_load_builtin(const char *control, const struct bv_version *v, struct policy *out,
+			struct bv_error *err);
 extern const char policy_builtin_text[];
 void policy_free(struct policy *p);
 

@@ -1,7 +1,7 @@
 /* policy_builtin.c - the built-in egress policy for a REAL smolvm bottle.
  * It names real-world addresses (public resolvers, cloud metadata, RFC1918 samples) and is
  * used only against real bottles; every test overrides it with addresses of namespaces it
- * created. Classes follow research/smolvm.md §3 and §7 (probe matrix). */
+ * created. Classes and the version facts they rest on: docs/policy.md. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +47,30 @@ const char policy_builtin_text[] =
 	"   {\"proto\": \"dns-tcp\", \"addr\": \"resolv\", \"port\": 53}]\n"
 	" }}\n";
 
-int policy_load_builtin(const char *control, struct policy *out, struct bv_error *err)
+/* smolvm's DNS carve-out, per version (docs/policy.md): from 1.1.3 the gateway takes
+ * every guest UDP/53, to any address, and forwards it upstream whatever allowed_cidrs says
+ * (classify_dns_query, crates/smolvm-network/src/stack.rs @v1.9.3); from 1.2.5 it also
+ * serves DNS over TCP to the gateway address itself. Known and accepted: TODO points. */
+static void mark_dns_carveout(struct policy *p, const struct bv_version *v)
+{
+	if (!v || !version_policy_defaults_virtio(v))
+		return;
+	bool tcp_too = version_gateway_serves_dns_tcp(v);
+	for (size_t i = 0; i < p->n_dests; i++) {
+		struct policy_dest *d = &p->dests[i];
+		bool at_gateway = !strcmp(d->addr, "resolv") || !strcmp(d->addr, "100.96.0.1");
+		if (d->control || !(d->kind == PROBE_DNS_UDP || (tcp_too && d->kind == PROBE_DNS_TCP && at_gateway)))
+			continue;
+		d->accept_gap = true;
+		snprintf(d->gap_reason, sizeof d->gap_reason, "%s",
+			 d->kind == PROBE_DNS_UDP
+				 ? "smolvm >= 1.1.3 answers every UDP/53 itself (classify_dns_query, crates/smolvm-network/src/stack.rs @v1.9.3)"
+				 : "smolvm >= 1.2.5 serves DNS over TCP at its gateway (crates/smolvm-network/src/stack.rs @v1.9.3)");
+	}
+}
+
+int policy_load_builtin(const char *control, const struct bv_version *v, struct policy *out,
+			struct bv_error *err)
 {
 	char entry[256];
 	memset(out, 0, sizeof *out);
@@ -65,5 +88,7 @@ int policy_load_builtin(const char *control, struct policy *out, struct bv_error
 		 at + strlen("@CONTROL@"));
 	r = policy_parse(text, strlen(text), out, err);
 	free(text);
+	if (r == 0)
+		mark_dns_carveout(out, v);
 	return r;
 }

@@ -28,6 +28,9 @@ struct egress_run {
 	char report_err[BV_ERROR_MSG_MAX];
 	enum verdict *v; /* per destination; every one INCONCLUSIVE when no control is OPEN */
 	struct sink_set *sinks;
+	/* smolvm >= 1.1.3, or a smolvm whose version could not be read: its gateway answers
+	 * every UDP/53 itself, so nothing a DNS-over-UDP probe reports is a denial. */
+	bool udp53_answered;
 };
 
 /* 0 with every verdict set (a failed probe or sink makes them inconclusive, not an

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "smolvm/cli.h"
+
 #define OUT_MAX (1u << 20)
 
 static long now_ms(void)
@@ -130,45 +132,54 @@ static int run_netns(const struct transport *t, const char *plan, size_t plan_le
 	return 0;
 }
 
-/* One smolvm command; its failure (any status but 0) is a transport error. */
-static int smolvm_step(char *const argv[], struct bv_error *err)
-{
-	struct spawn_result r;
-	int rc = spawn_capture(argv, 60000, 4096, &r, err);
-	if (rc == 0 && (r.timed_out || !r.exited || r.status != 0))
-		rc = bv_error_set(err, EIO, "%s %s %s failed (%s %d): %.200s", argv[0], argv[1], argv[2],
-				  r.timed_out ? "timed out" : r.exited ? "exit" : "signal", r.status, r.errout);
-	spawn_result_free(&r);
-	return rc;
-}
-
 #define GUEST_PROBE "/tmp/bottle-probe"
 #define GUEST_PLAN "/tmp/bottle-probe.plan"
+#define SMOLVM_STEP_MS 60000
+
+/* smolvm's `machine cp` lands a file 0644 unless --mode is given, which exists only from
+ * 1.9.0 (docs/sim.md). So: --mode 700 where smolvm has it and the probe runs directly;
+ * elsewhere the same exec makes it executable first, through the guest's /bin/sh (a
+ * guest without one cannot be probed: the run is inconclusive, never ok). */
+static bool cp_with_mode(const struct transport *t)
+{
+	return t->version && version_cp_has_mode(t->version);
+}
+
+static int copy_in(const struct transport *t, const char *src, const char *dst, bool mode,
+		   struct bv_error *err)
+{
+	char to[300];
+	int st;
+	snprintf(to, sizeof to, "%s:%s", t->machine, dst);
+	const char *plain[] = { t->smolvm, "machine", "cp", src, to, NULL };
+	const char *moded[] = { t->smolvm, "machine", "cp", "--mode", "700", src, to, NULL };
+	return smolvm_step(mode ? moded : plain, SMOLVM_STEP_MS, &st, err);
+}
 
 static int run_smolvm(const struct transport *t, const char *plan, size_t plan_len,
 		      int timeout_ms, struct spawn_result *res, struct bv_error *err)
 {
-	char tmpl[] = "/tmp/bv-plan.XXXXXX", probe_dst[300], plan_dst[300], ok[8];
+	char tmpl[] = "/tmp/bv-plan.XXXXXX", ok[8];
 	int fd = mkstemp(tmpl);
 	if (fd < 0)
 		return bv_error_errno(err, errno, "plan file");
 	bool wrote = write(fd, plan, plan_len) == (ssize_t)plan_len;
 	close(fd);
-	snprintf(probe_dst, sizeof probe_dst, "%s:%s", t->machine, GUEST_PROBE);
-	snprintf(plan_dst, sizeof plan_dst, "%s:%s", t->machine, GUEST_PLAN);
+	bool mode = cp_with_mode(t);
 	snprintf(ok, sizeof ok, "%d", TRANSPORT_OK_EXIT);
-	char *cp_probe[] = { (char *)t->smolvm, "machine", "cp", (char *)t->probe, probe_dst, NULL };
-	char *cp_plan[] = { (char *)t->smolvm, "machine", "cp", tmpl, plan_dst, NULL };
-	char *exec[] = { (char *)t->smolvm, "machine", "exec", "--name", (char *)t->machine, "--",
-			 GUEST_PROBE, "--ok-exit", ok, GUEST_PLAN, NULL };
+	char *direct[] = { (char *)t->smolvm, "machine", "exec", "--name", (char *)t->machine, "--",
+			   GUEST_PROBE, "--ok-exit", ok, GUEST_PLAN, NULL };
+	char *via_sh[] = { (char *)t->smolvm, "machine", "exec", "--name", (char *)t->machine, "--",
+			   "/bin/sh", "-c", "chmod 700 \"$0\" && exec \"$0\" \"$@\"",
+			   GUEST_PROBE, "--ok-exit", ok, GUEST_PLAN, NULL };
 	int rc = wrote ? 0 : bv_error_errno(err, errno, "write the plan file");
 	if (rc == 0)
-		rc = smolvm_step(cp_probe, err);
+		rc = copy_in(t, t->probe, GUEST_PROBE, mode, err);
 	if (rc == 0)
-		rc = smolvm_step(cp_plan, err);
+		rc = copy_in(t, tmpl, GUEST_PLAN, false, err);
 	unlink(tmpl);
 	if (rc == 0)
-		rc = spawn_capture(exec, timeout_ms, 1u << 20, res, err);
+		rc = spawn_capture(mode ? direct : via_sh, timeout_ms, 1u << 20, res, err);
 	/* Only the sentinel means "the probe ran to the end"; 0, 1 and 124 are smolvm's. */
 	if (rc == 0 && res->exited && res->status == TRANSPORT_OK_EXIT)
 		res->status = 0;

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/proc.h"
+#include "smolvm/version.h"
 
 enum transport_kind { TRANSPORT_NETNS, TRANSPORT_SMOLVM, TRANSPORT_CMD };
 
@@ -27,6 +28,9 @@ struct transport {
 	const char *machine; /* smolvm: the machine name */
 	const char *cmd;     /* cmd: the guest runner program */
 	const char *probe;   /* host path of the bottle-probe binary */
+	/* smolvm: the bottle's smolvm version (v->known false: could not be read). It decides
+	 * how the probe is copied in and what a guest's silence can prove. NULL elsewhere. */
+	const struct bv_version *version;
 };
 
 /* Run the probe with plan on stdin; capture up to 1 MiB of stdout and 64 KiB of stderr;

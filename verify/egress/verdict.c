@@ -16,6 +16,10 @@ enum verdict verdict_of(const struct verdict_input *in)
 		return VERDICT_OPEN;
 	if (!in->result)
 		return VERDICT_INCONCLUSIVE;
+	bool opened = in->result->outcome == OUT_CONNECTED || in->result->outcome == OUT_REPLIED ||
+		      in->result->outcome == OUT_ANSWERED;
+	if (in->never_denied && !opened)
+		return VERDICT_INCONCLUSIVE;
 	switch (in->result->outcome) {
 	case OUT_CONNECTED:
 	case OUT_REPLIED:

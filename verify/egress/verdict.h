@@ -20,6 +20,10 @@ struct verdict_input {
 	const struct probe_result *result; /* NULL when the report was invalid */
 	bool sink_saw_nonce;               /* any sink logged this probe's nonce */
 	bool sink_up;                      /* the sink meant to catch it was listening */
+	/* The enforcement point answers this kind of traffic itself whatever its policy
+	 * (smolvm >= 1.1.3 answers every UDP/53): no refusal, unreachable or silence the
+	 * guest reports can be a denial, only open or unproven. */
+	bool never_denied;
 };
 
 enum verdict verdict_of(const struct verdict_input *in);

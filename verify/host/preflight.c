@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "host/kvm_run.h"
 #include "smolvm/cli.h"
 
 static struct bv_point *finding(struct bv_report *r, const char *id, enum bv_status st,
@@ -72,16 +73,10 @@ static void check_from_policy(struct bv_report *r, const struct bv_version *v)
 	point_set_reason(p, "known smolvm < 1.8.0 behaviour; bottle-launch enforce repairs each row");
 }
 
-static void check_kvm(struct bv_report *r, const struct preflight_opts *o)
+/* true when the device is present and read/write: preflight.kvm.runs can try it. */
+static bool check_kvm(struct bv_report *r, const struct preflight_opts *o)
 {
 	struct stat st;
-	if (o->platform != BV_PLATFORM_LINUX) {
-		struct bv_point *p = report_add(r, "preflight.kvm.present", BV_SKIP, "KVM device present");
-		point_set_reason(p, "not Linux: smolvm uses Hypervisor.framework");
-		p = report_add(r, "preflight.kvm.access", BV_SKIP, "KVM device usable by this user");
-		point_set_reason(p, "not Linux");
-		return;
-	}
 	if (stat(o->kvm_device, &st) < 0) {
 		char why[256];
 		snprintf(why, sizeof why, "%s: %s", o->kvm_device, strerror(errno));
@@ -89,14 +84,14 @@ static void check_kvm(struct bv_report *r, const struct preflight_opts *o)
 			"load the module (sudo modprobe kvm-intel, or kvm-amd on AMD) and enable virtualisation (VT-x/AMD-V) in the firmware");
 		finding(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user",
 			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
-		return;
+		return false;
 	}
 	if (!S_ISCHR(st.st_mode)) {
 		finding(r, "preflight.kvm.present", BV_NOT_OK, "KVM device present", "a character device",
 			o->kvm_device, "this is not the kvm device node: load the module (sudo modprobe kvm-intel, or kvm-amd)");
 		finding(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user",
 			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
-		return;
+		return false;
 	}
 	report_addf(r, "preflight.kvm.present", BV_OK, "KVM device %s present", o->kvm_device);
 	int fd = open(o->kvm_device, O_RDWR | O_CLOEXEC | O_NOCTTY);
@@ -107,10 +102,94 @@ static void check_kvm(struct bv_report *r, const struct preflight_opts *o)
 			why, errno == EACCES || errno == EPERM
 				     ? "join the kvm group (sudo usermod -aG kvm $USER), then log out and in again"
 				     : "check the device node and the kvm module");
-		return;
+		return false;
 	}
 	close(fd);
 	report_addf(r, "preflight.kvm.access", BV_OK, "KVM device %s is read/write for this user", o->kvm_device);
+	return true;
+}
+
+#define KVM_RUNS_DESC "KVM runs a vCPU (a tiny long-mode guest reaches HLT)"
+
+/* Which KVM back-ends are loaded: names the usual culprit (kvm_pvm emulates guest-kernel
+ * code; no kvm_intel/kvm_amd means no hardware virtualisation). */
+static void kvm_modules(char *buf, size_t len)
+{
+	static const char *const mods[] = { "kvm", "kvm_intel", "kvm_amd", "kvm_pvm" };
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof mods / sizeof mods[0] && used < len; i++) {
+		char p[64];
+		snprintf(p, sizeof p, "/sys/module/%s", mods[i]);
+		if (access(p, F_OK) == 0)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", mods[i]);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "none of kvm, kvm_intel, kvm_amd, kvm_pvm");
+}
+
+static void kvm_runs_finding(struct bv_report *r, const struct kvm_run_result *res, enum bv_status st)
+{
+	char expected[128], actual[512], evidence[1024], mods[96];
+	snprintf(expected, sizeof expected, "the guest's loop-done marker on port 0x%x, then KVM_EXIT_HLT, within %d ms",
+		 KVM_GUEST_PORT, KVM_RUN_BUDGET_MS);
+	kvm_run_summary(res, actual, sizeof actual);
+	kvm_run_describe(res, evidence, sizeof evidence);
+	const char *fix = st == BV_INCONCLUSIVE
+		? "bottle-verify could not set the run up (see evidence): rerun preflight"
+		: res->api_version < 0
+		? "point --kvm-device at the KVM device node (/dev/kvm, character device 10:232)"
+		: "this KVM cannot run a guest at speed (nested virtualisation off or broken, or a software KVM such as kvm_pvm that emulates guest-kernel code): use a runner with working hardware KVM (bare metal, or a VM with nested VT-x/AMD-V on)";
+	struct bv_point *p = finding(r, "preflight.kvm.runs", st, KVM_RUNS_DESC, expected, actual, fix);
+	point_field(p, "evidence", evidence);
+	kvm_modules(mods, sizeof mods);
+	point_field(p, "kvm_modules", mods);
+}
+
+static void check_kvm_runs(struct bv_report *r, const struct preflight_opts *o, bool usable)
+{
+	if (!usable) {
+		finding(r, "preflight.kvm.runs", BV_INCONCLUSIVE, KVM_RUNS_DESC, "a guest run to HLT",
+			"not checked: preflight.kvm.access did not pass", "fix preflight.kvm.access first");
+		return;
+	}
+	if (o->kvm_standin && strcmp(o->kvm_standin, o->kvm_device) == 0) {
+		struct bv_point *p = report_add(r, "preflight.kvm.runs", BV_SKIP, KVM_RUNS_DESC);
+		point_set_reason(p, "the KVM device is a test's stand-in (BOTTLE_VERIFY_KVM_STANDIN): no vCPU can run on it");
+		return;
+	}
+	struct kvm_run_result res;
+	struct bv_error err = { 0 };
+	kvm_run_probe(o->kvm_device, KVM_RUN_BUDGET_MS, &res, &err);
+	switch (kvm_run_verdict_of(&res)) {
+	case KVM_RUNS:
+		report_addf(r, "preflight.kvm.runs", BV_OK, "%s: %u-iteration loop in %ld ms, HLT after %ld ms",
+			    KVM_RUNS_DESC, KVM_GUEST_LOOPS, res.loop_ms, res.elapsed_ms);
+		return;
+	case KVM_DOES_NOT_RUN:
+		kvm_runs_finding(r, &res, BV_NOT_OK);
+		return;
+	case KVM_UNTRIED:
+		kvm_runs_finding(r, &res, BV_INCONCLUSIVE);
+		return;
+	}
+}
+
+static void check_kvm_all(struct bv_report *r, const struct preflight_opts *o)
+{
+	if (o->platform != BV_PLATFORM_LINUX) {
+		static const char *const ids[][2] = {
+			{ "preflight.kvm.present", "KVM device present" },
+			{ "preflight.kvm.access", "KVM device usable by this user" },
+			{ "preflight.kvm.runs", KVM_RUNS_DESC },
+		};
+		for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+			struct bv_point *p = report_add(r, ids[i][0], BV_SKIP, ids[i][1]);
+			point_set_reason(p, i == 0 ? "not Linux: smolvm uses Hypervisor.framework" : "not Linux");
+		}
+		return;
+	}
+	check_kvm_runs(r, o, check_kvm(r, o));
 }
 
 struct weak_env {
@@ -195,7 +274,9 @@ int check_preflight(struct bv_report *r, const struct preflight_opts *o, struct 
 		report_note(r, "this smolvm keeps a 127/8 allowlist inside the guest: a loopback-alias /32 cannot reach a host bundle; use the gateway or a bridge address");
 	if (v->known && version_policy_defaults_virtio(v))
 		report_note(r, "this smolvm's gateway answers UDP/53 to any address whatever the allowlist (DNS carve-out): prove DNS with bottle-verify egress");
-	check_kvm(r, o);
+	if (version_ignores_data_dir_env(v) && getenv("SMOLVM_DATA_DIR"))
+		report_note(r, "SMOLVM_DATA_DIR is set, but this smolvm (< 1.2.5) ignores it: its state DB and machine dirs are under HOME (apply_system_data_root, src/main.rs, is new in v1.2.5)");
+	check_kvm_all(r, o);
 	check_env(r);
 	return 0;
 }

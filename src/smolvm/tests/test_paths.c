@@ -180,6 +180,29 @@ Test(paths_smolvm_data_dir, replaces_home_and_xdg_for_the_vm_dir)
 	expect_vm_dir(linux_env(&f), "default", "/srv/smol/.cache/smolvm/vms/" HASH_DEFAULT);
 }
 
+/* The same environment, read for smolvm version text. */
+static struct bv_path_env linux_env_for(struct fake *f, const char *version)
+{
+	struct bv_path_env e = linux_env(f);
+	struct bv_version v = { 0 };
+	struct bv_error err = { 0 };
+	cr_assert_eq(version_parse(version, &v, &err), 0, "%s", err.msg);
+	paths_env_for_version(&e, &v);
+	return e;
+}
+
+Test(paths_smolvm_data_dir, is_ignored_by_smolvm_before_1_2_5)
+{
+	struct fake f = { .vars = { { "HOME", "/home/u" }, { "SMOLVM_DATA_DIR", "/srv/smol" } } };
+	expect_db(linux_env_for(&f, "smolvm 1.2.4"), "/home/u/.local/share/smolvm/server/smolvm.db");
+}
+
+Test(paths_smolvm_data_dir, is_honoured_from_1_2_5)
+{
+	struct fake f = { .vars = { { "HOME", "/home/u" }, { "SMOLVM_DATA_DIR", "/srv/smol" } } };
+	expect_db(linux_env_for(&f, "smolvm 1.2.5"), "/srv/smol/.local/share/smolvm/server/smolvm.db");
+}
+
 Test(paths_smolvm_data_dir, empty_value_still_takes_over)
 {
 	/* smolvm tests it with var_os: HOME becomes "" (so passwd decides) and XDG is unset. */

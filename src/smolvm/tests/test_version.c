@@ -352,6 +352,39 @@ Test(version_gateway_dials_host_loopback, not_at_1_6_9)
 	expect_decides(version_gateway_dials_host_loopback, V("1.6.9"), false);
 }
 
+/* ---- machine cp --mode from 1.9.0; the data dir at create from 1.0.2; DNS over TCP at
+ * the gateway from 1.2.5 ---- */
+
+Test(version_cp_has_mode, not_at_1_8_3)
+{
+	expect_decides(version_cp_has_mode, V("1.8.3"), false);
+}
+
+Test(version_cp_has_mode, at_1_9_0)
+{
+	expect_decides(version_cp_has_mode, V("1.9.0"), true);
+}
+
+Test(version_data_dir_at_create, not_at_0_9_9)
+{
+	expect_decides(version_data_dir_at_create, V("0.9.9"), false);
+}
+
+Test(version_data_dir_at_create, at_1_0_0)
+{
+	expect_decides(version_data_dir_at_create, V("1.0.0"), true);
+}
+
+Test(version_gateway_serves_dns_tcp, not_at_1_2_4)
+{
+	expect_decides(version_gateway_serves_dns_tcp, V("1.2.4"), false);
+}
+
+Test(version_gateway_serves_dns_tcp, at_1_2_5)
+{
+	expect_decides(version_gateway_serves_dns_tcp, V("1.2.5"), true);
+}
+
 /* ---- an unknown version decides nothing ---- */
 
 Test(version_unknown, from_drops_policy_is_false)

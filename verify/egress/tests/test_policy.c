@@ -59,7 +59,7 @@ Test(policy, builtin_policy_parses_with_the_bottles_destination)
 {
 	struct policy p;
 	struct bv_error err = { 0 };
-	cr_assert_eq(policy_load_builtin("tcp:192.0.2.10:443", &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(policy_load_builtin("tcp:192.0.2.10:443", NULL, &p, &err), 0, "%s", err.msg);
 	cr_assert(p.dests[0].control);
 	cr_assert_str_eq(p.dests[0].addr, "192.0.2.10");
 	size_t gateway = 0;
@@ -70,11 +70,45 @@ Test(policy, builtin_policy_parses_with_the_bottles_destination)
 	policy_free(&p);
 }
 
+/* How many of the builtin's destinations of this kind are accepted gaps, for version text. */
+static size_t builtin_gaps(const char *version, enum probe_kind kind)
+{
+	struct policy p;
+	struct bv_error err = { 0 };
+	struct bv_version v = { 0 };
+	if (version)
+		cr_assert_eq(version_parse(version, &v, &err), 0, "%s", err.msg);
+	cr_assert_eq(policy_load_builtin("tcp:192.0.2.10:443", version ? &v : NULL, &p, &err), 0, "%s", err.msg);
+	size_t n = 0;
+	for (size_t i = 0; i < p.n_dests; i++)
+		n += p.dests[i].kind == kind && p.dests[i].accept_gap;
+	policy_free(&p);
+	return n;
+}
+
+Test(policy, builtin_on_a_virtio_smolvm_accepts_every_udp53_as_the_carveout)
+{
+	cr_assert_eq(builtin_gaps("smolvm 1.9.3", PROBE_DNS_UDP), 4);
+	cr_assert_eq(builtin_gaps("smolvm 1.9.3", PROBE_DNS_TCP), 1, "TCP/53 to the gateway only");
+}
+
+Test(policy, builtin_on_tsi_or_unknown_smolvm_accepts_no_gap)
+{
+	cr_assert_eq(builtin_gaps("smolvm 0.8.0", PROBE_DNS_UDP), 0);
+	cr_assert_eq(builtin_gaps(NULL, PROBE_DNS_UDP), 0);
+}
+
+Test(policy, builtin_before_1_2_5_keeps_dns_over_tcp_denied)
+{
+	cr_assert_eq(builtin_gaps("smolvm 1.2.4", PROBE_DNS_UDP), 4);
+	cr_assert_eq(builtin_gaps("smolvm 1.2.4", PROBE_DNS_TCP), 0);
+}
+
 Test(policy, builtin_policy_needs_a_destination)
 {
 	struct policy p;
-	cr_assert_eq(policy_load_builtin(NULL, &p, NULL), -EINVAL);
-	cr_assert_eq(policy_load_builtin("192.0.2.10", &p, NULL), -EINVAL);
+	cr_assert_eq(policy_load_builtin(NULL, NULL, &p, NULL), -EINVAL);
+	cr_assert_eq(policy_load_builtin("192.0.2.10", NULL, &p, NULL), -EINVAL);
 }
 
 static const char no_control[] =

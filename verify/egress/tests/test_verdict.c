@@ -33,6 +33,18 @@ Test(verdict, a_nonce_at_the_sink_is_open_whatever_the_guest_says)
 	cr_assert_eq(verdict_of(&missing), VERDICT_OPEN);
 }
 
+Test(verdict, no_report_is_a_denial_where_the_enforcement_point_answers_itself)
+{
+	const enum probe_outcome outs[] = { OUT_TIMEOUT, OUT_REFUSED, OUT_UNREACHABLE, OUT_DENIED };
+	for (size_t i = 0; i < 4; i++) {
+		struct probe_result r = { .outcome = outs[i], .rcode = -1 };
+		struct verdict_input in = { .result = &r, .sink_up = true, .never_denied = true };
+		cr_assert_eq(verdict_of(&in), VERDICT_INCONCLUSIVE, "outcome %d", (int)outs[i]);
+		in.sink_saw_nonce = true;
+		cr_assert_eq(verdict_of(&in), VERDICT_OPEN, "a nonce at the sink still decides");
+	}
+}
+
 Test(verdict, a_refusal_with_a_live_sink_is_denied_active)
 {
 	const enum probe_outcome outs[] = { OUT_REFUSED, OUT_DENIED, OUT_UNREACHABLE };
