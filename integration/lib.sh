@@ -20,14 +20,8 @@ echo "TAP version 13"
 plan() { echo "1..$1"; }
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-# wait_until CMD...: poll CMD every 0.1 s until it succeeds, for up to 10 s. Set-up steps
-# wait for the condition a test needs (a port listening, a lock held), never a fixed sleep:
-# a loaded CI machine can take longer than any sleep to start a process.
-wait_until() {
-	for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "# wait_until: gave up after 10 s: $*"
-	return 1
-}
+# (a script one level up, integration/junit.t, finds wait.sh beside itself)
+if [ -f "$top/integration/wait.sh" ]; then . "$top/integration/wait.sh"; else . "$(dirname "$0")/wait.sh"; fi
 # listening PORT: something listens on TCP PORT in this namespace
 listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 check() { # check DESC CMD...: ok when the command succeeds

@@ -1,12 +1,19 @@
 #!/bin/sh
 # integration/kvm/gate.t - the kvm lane: the sandbox-escape gate on a real smolvm bottle.
-# Needs a usable /dev/kvm and smolvm on PATH (ci/install-smolvm.sh). Without them the
+# Needs a /dev/kvm that runs a vCPU (bottle-verify preflight's preflight.kvm.runs, checked
+# first) and smolvm on PATH (ci/install-smolvm.sh). Without them the
 # lane is a visible skip, and under BOTTLE_VERIFY_MUST_RUN=1 a failure (docs/ci.md).
 # With them, the real programs, in order:
 #   a pack     $BV_KVM_PACK, else one made here: a bare machine, started, stopped, packed
 #              (`smolvm pack create --from-vm`; no image pull, no network)
-#   an address `bottle-launch up --dry-run --alias auto` names the alias it would lease
-#              (or $BV_KVM_ALLOW=ADDR/32: smolvm >= 1.1.3 refuses a 127/8 allowlist)
+#   an address $BV_KVM_ALLOW=ADDR/32 if set; else on smolvm >= 1.1.3 (where a 127/8
+#              allowlist is the guest's own loopback and is refused) 192.0.2.16/32 on a
+#              dummy interface bvkvm0 the lane creates and removes (root, or sudo -n ip),
+#              beside 192.0.2.17 as a denied neighbour; on older smolvm the alias
+#              `bottle-launch up --dry-run --alias auto` names
+#   a policy   fixtures/policies/kvm-bottle.json.in for up's own verification: only the
+#              lane's addresses and host loopback, never the builtin's real-world targets,
+#              and no UDP/53 (smolvm >= 1.1.3 forwards every UDP/53 to its upstream)
 #   the bundle fixtures/bundle/bundle-up on that address; its upstreams are the gate's own
 #              recording sinks on 127.0.0.1 (fixtures/policies/kvm-gate.json.in)
 #   the bottle bottle-launch up NAME (its own `bottle-verify all` must pass)
@@ -39,7 +46,12 @@ kvm_problem() {
 	api=$(perl -e 'open(my $f, "+<", $ARGV[0]) or die "open: $!\n";
 		my $v = ioctl($f, 0xAE00, 0); defined $v or die "KVM_GET_API_VERSION: $!\n"; print $v + 0' \
 		"$KVM_DEV" 2>&1) || { echo "$KVM_DEV cannot be used: $api" | tr -d '#\n'; return; }
-	[ "$api" = 12 ] || echo "$KVM_DEV answers KVM API $api, not 12"
+	[ "$api" = 12 ] || { echo "$KVM_DEV answers KVM API $api, not 12"; return; }
+	# A device that opens and answers can still hang every guest (nested or software KVM):
+	# the lane runs a vCPU first (preflight.kvm.runs, a tiny guest of our own, 2 s bound).
+	"$BV" --format json preflight --kvm-device "$KVM_DEV" >"$T/kvm-runs.json" 2>/dev/null
+	runs=$(status_of "$T/kvm-runs.json" preflight.kvm.runs)
+	[ "$runs" = ok ] || echo "$KVM_DEV does not run a vCPU (preflight.kvm.runs: $runs: $(field_of "$T/kvm-runs.json" preflight.kvm.runs actual | tr -d '#\n' | cut -c1-200))"
 }
 
 reason=$(kvm_problem)
@@ -66,9 +78,16 @@ PORT=${BV_KVM_CONTROL_PORT:-8888}
 NAME=bv-gate-$$-$(date +%s)
 BUNDLE_UP="$top/fixtures/bundle/bundle-up"
 BUNDLE_DOWN="$top/fixtures/bundle/bundle-down"
-bundle_state="" bundle_pid="" launched="" packvm=""
+bundle_state="" bundle_pid="" launched="" packvm="" dummy=""
+KVM_DUMMY=bvkvm0 KVM_ADDR=192.0.2.16 KVM_NEIGHBOUR=192.0.2.17
+
+# as_root CMD...: run CMD as root (directly, or through sudo -n)
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
+}
 
 cleanup() {
+	if [ -n "$dummy" ]; then as_root ip link del "$KVM_DUMMY" >>"$LOG/teardown.log" 2>&1; fi
 	if [ -n "$launched" ]; then "$BL" down "$NAME" >>"$LOG/teardown.log" 2>&1; fi
 	if [ -n "$bundle_state" ] && [ -x "$BUNDLE_DOWN" ]; then
 		"$BUNDLE_DOWN" "$bundle_state" >>"$LOG/teardown.log" 2>&1
@@ -131,11 +150,33 @@ else
 		"set BV_KVM_PACK=FILE.smolmachine to use a pack made elsewhere"; give_up "no pack"; fi
 fi
 
-# 3. the one allowed destination: the alias bottle-launch will lease, or BV_KVM_ALLOW
+# 3. the one allowed destination: BV_KVM_ALLOW, a dummy interface's address, or an alias
+# version_ge X.Y.Z: the smolvm on PATH is at least that version
+version_ge() { [ "$(printf '%s\n%s\n' "$1" "$ver" | sort -V | head -1)" = "$1" ]; }
+neighbour=$KVM_NEIGHBOUR
 if [ -n "${BV_KVM_ALLOW:-}" ]; then
 	set -- --allow "$BV_KVM_ALLOW"
 	addr=${BV_KVM_ALLOW%/*}
 	ok "allowed destination $BV_KVM_ALLOW (BV_KVM_ALLOW)"
+	neighbour=${BV_KVM_NEIGHBOUR:-127.0.0.2}
+elif version_ge 1.1.3; then
+	# 127/8 is the guest's own loopback there: the bundle needs a host address that is not
+	# loopback and reaches nothing outside this host (a dummy interface holds it).
+	{
+		as_root ip link add "$KVM_DUMMY" type dummy && dummy=1 &&
+		as_root ip addr add "$KVM_ADDR/32" dev "$KVM_DUMMY" &&
+		as_root ip addr add "$KVM_NEIGHBOUR/32" dev "$KVM_DUMMY" &&
+		as_root ip link set "$KVM_DUMMY" up
+	} >"$LOG/dummy.log" 2>&1
+	if [ $? = 0 ]; then
+		set -- --allow "$KVM_ADDR/32"
+		addr=$KVM_ADDR
+		ok "allowed destination $KVM_ADDR/32 on dummy interface $KVM_DUMMY (smolvm $ver >= 1.1.3)"
+	else
+		nok "a dummy interface $KVM_DUMMY holds $KVM_ADDR" "$(tail_of "$LOG/dummy.log" 3)" \
+			"run the lane as root, give its user sudo -n for ip, or set BV_KVM_ALLOW=ADDR/32 (docs/ci.md)"
+		give_up "no allowed destination"
+	fi
 else
 	set -- --alias auto
 	"$BL" up "$NAME" --alias auto --from "$pack" --control-port "$PORT" --dry-run \
@@ -157,6 +198,7 @@ if [ ! -x "$BUNDLE_UP" ]; then
 	nok "fixtures/bundle/bundle-up is there" "missing: $BUNDLE_UP"; give_up "no bundle"
 fi
 sed "s/@ADDR@/$addr/g" "$top/fixtures/policies/kvm-gate.json.in" >"$T/kvm-gate.json"
+sed "s/@NEIGHBOUR@/$neighbour/g" "$top/fixtures/policies/kvm-bottle.json.in" >"$T/kvm-bottle.json"
 bundle_state="$T/bundle"
 mkdir -p "$bundle_state"
 bundle_up "$bundle_state" --addr "$addr" --upstream 127.0.0.1:7080 --git-upstream 127.0.0.1:7081
@@ -174,7 +216,8 @@ else nok "bundle-up listens on $addr:$PORT within 30 s" "$(tail_of "$LOG/bundle.
 
 # 5. the bottle: bottle-launch up (preflight, create, enforce, start, bottle-verify all)
 launched=1
-timeout 900 "$BL" up "$NAME" "$@" --from "$pack" --control-port "$PORT" >"$LOG/up.out" 2>"$LOG/up.err"
+timeout 900 "$BL" up "$NAME" "$@" --from "$pack" --control-port "$PORT" --policy "$T/kvm-bottle.json" \
+	>"$LOG/up.out" 2>"$LOG/up.err"
 urc=$?
 leased=$(sed -n "s/^up $NAME: ready: allowlist \[\([^]]*\)\].*/\1/p" "$LOG/up.out" | head -1)
 if [ $urc = 0 ] && [ "${leased%/*}" = "$addr" ]; then
