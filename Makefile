@@ -117,9 +117,20 @@ FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_BIN    := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_TIME   ?= 60
 
-$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRC) $(VERIFY_SRC)
+# The library is compiled once for every target (fuzzer-no-link: coverage without a main).
+FUZZ_OBJ    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRC) $(VERIFY_SRC))
+
+$(BUILD)/fuzz/obj/%.o: %.c $(ALL_HDR)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC) $(VERIFY_SRC) $(BV_LIBS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -c -o $@ $<
+
+$(BUILD)/fuzz/libbv-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/fuzz/libbv-fuzz.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Isrc -Iverify $(FUZZ_FLAGS) -o $@ $< $(BUILD)/fuzz/libbv-fuzz.a $(BV_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \
