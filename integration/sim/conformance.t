@@ -12,9 +12,9 @@ if ! command -v nft >/dev/null || ! command -v ip >/dev/null || ! command -v sql
 	if [ "${LANE_MUST_RUN:-}" = 1 ]; then plan 1; not_ok "nft, ip and sqlite3 available (BOTTLE_VERIFY_MUST_RUN=1)"; exit 1; fi
 	echo "1..0 # SKIP the sim lane needs nft, ip and sqlite3"; exit 0
 fi
-plan 89
+plan 104
 sim_host
-for a in 203.0.113.7/32 169.254.169.254/32 10.9.9.9/32; do ip addr add "$a" dev lo; done
+for a in 203.0.113.7/32 169.254.1.1/32 100.64.0.9/32; do ip addr add "$a" dev lo; done
 DB="$HOME/.local/share/smolvm/server/smolvm.db"
 S=smolvm
 
@@ -55,8 +55,8 @@ while (1) {
 EOF
 perl "$T/sink.pl" "$T/sink.log" tcp:192.0.2.10:7000 tcp:198.51.100.1:9 tcp:[2001:db8::1]:443 \
 	udp:192.0.2.10:7 udp:198.51.100.1:7 udp:[2001:db8::1]:7 udp:198.51.100.53:53 \
-	tcp:198.51.100.53:53 tcp:127.0.0.1:5555 tcp:127.0.0.2:5555 tcp:169.254.169.254:80 \
-	tcp:10.9.9.9:80 tcp:127.0.0.16:7000 >"$T/sink.out" 2>&1 &
+	tcp:198.51.100.53:53 tcp:127.0.0.1:5555 tcp:127.0.0.2:5555 tcp:169.254.1.1:80 \
+	tcp:100.64.0.9:80 tcp:127.0.0.16:7000 tcp:[::1]:5555 >"$T/sink.out" 2>&1 &
 wait_until grep -q ready "$T/sink.out" || cat "$T/sink.out"
 reached() { grep -qx "$1" "$T/sink.log" 2>/dev/null; }
 sinkmark() { : >"$T/sink.log"; }
@@ -91,8 +91,8 @@ saw() { grep -qx "$1" "$T/probe.out"; }
 # row DESC CONDITION...: ok when the shell condition holds, else not ok with the probe output
 row() { d=$1; shift; if eval "$*"; then ok "$d"; else not_ok "$d" "($*)" "$(tail -4 "$T/probe.out" 2>/dev/null)"; fi; }
 rc_of() { "$@" >"$T/out" 2>&1; echo $?; }
-rowjson() { sqlite3 "$DB" "SELECT CAST(data AS TEXT) FROM vms WHERE name='$1'"; }
-keys() { sqlite3 "$DB" "SELECT key FROM vms, json_each(CAST(vms.data AS TEXT)) WHERE vms.name='$1'" | tr '\n' ' ' | sed 's/ $//'; }
+rowjson() { sqlite3 -cmd ".timeout 15000" "$DB" "SELECT CAST(data AS TEXT) FROM vms WHERE name='$1'"; }
+keys() { sqlite3 -cmd ".timeout 15000" "$DB" "SELECT key FROM vms, json_each(CAST(vms.data AS TEXT)) WHERE vms.name='$1'" | tr '\n' ' ' | sed 's/ $//'; }
 # The egress file is rewritten in place (truncate, write: std::fs::write), so a read can
 # land between the two: read it until it holds a number.
 egress_of() { for _ in 1 2 3 4 5 6 7 8 9 10; do v=$(cat "$1" 2>/dev/null); case "$v" in ''|*[!0-9]*) sleep 0.05 ;; *) echo "$v"; return 0 ;; esac; done; return 1; }
@@ -149,7 +149,7 @@ row "--from: image, entrypoint, cmd, env, workdir from a JSON manifest (0.8.0)" 
 row "--from a dummy pack: the empty manifest (image \"\", no cmd/env/workdir)" \
 	'[ "$(jget r192 image)$(jget r192 cmd)$(jget r192 env)$(jget r192 workdir)" = "\"\"[][]null" ]'
 row "rows are BLOBs; create defaults cpus 4, mem 8192" \
-	'[ "$(sqlite3 "$DB" "SELECT DISTINCT typeof(data) FROM vms")" = blob ] && [ "$(jget r193 cpus)$(jget r193 mem)" = 48192 ]'
+	'[ "$(sqlite3 -cmd ".timeout 15000" "$DB" "SELECT DISTINCT typeof(data) FROM vms")" = blob ] && [ "$(jget r193 cpus)$(jget r193 mem)" = 48192 ]'
 
 # === data dir timing (src/agent/manager.rs ensure_vm_dir; run_from_smolmachine) ============
 row "0.8.0: create --from makes no data dir" '[ ! -e "$(ddir r080)" ]'
@@ -174,7 +174,7 @@ row "start without KVM: the data dir is made first; Error: agent operation faile
 row "1.2.4: SMOLVM_DATA_DIR is ignored (the row goes to \$HOME)" \
 	'SMOLVM_DATA_DIR=$T/root124 FAKE_SMOLVM_VERSION=1.2.4 $S machine create --name sd124 >/dev/null && [ -n "$(rowjson sd124)" ] && [ ! -e "$T/root124" ]'
 row "1.2.5: SMOLVM_DATA_DIR roots the DB and the data dirs (HOME=it, XDG dropped)" \
-	'SMOLVM_DATA_DIR=$T/root125 XDG_CACHE_HOME=/elsewhere FAKE_SMOLVM_VERSION=1.2.5 $S machine create --name sd125 --from "$T/dummy.smolmachine" >/dev/null && [ -n "$(sqlite3 "$T/root125/.local/share/smolvm/server/smolvm.db" "SELECT name FROM vms")" ] && [ "$(SMOLVM_DATA_DIR=$T/root125 $S machine data-dir --name sd125)" = "$T/root125/.cache/smolvm/vms/$(printf sd125 | sha256sum | cut -c1-16)" ] && [ -d "$(SMOLVM_DATA_DIR=$T/root125 $S machine data-dir --name sd125)" ]'
+	'SMOLVM_DATA_DIR=$T/root125 XDG_CACHE_HOME=/elsewhere FAKE_SMOLVM_VERSION=1.2.5 $S machine create --name sd125 --from "$T/dummy.smolmachine" >/dev/null && [ -n "$(sqlite3 -cmd ".timeout 15000" "$T/root125/.local/share/smolvm/server/smolvm.db" "SELECT name FROM vms")" ] && [ "$(SMOLVM_DATA_DIR=$T/root125 $S machine data-dir --name sd125)" = "$T/root125/.cache/smolvm/vms/$(printf sd125 | sha256sum | cut -c1-16)" ] && [ -d "$(SMOLVM_DATA_DIR=$T/root125 $S machine data-dir --name sd125)" ]'
 
 # === 1.9.3, a /32 policy: virtio-net gateway ===============================================
 up 1.9.3 g193 --net --allow-cidr 192.0.2.10/32
@@ -202,7 +202,7 @@ row "exec --timeout 1s: killed, exit 124; a bare number is a usage error" \
 sinkmark
 probe g193 tcp 192.0.2.10 7000 tcp 198.51.100.1 9 tcp 2001:db8::1 443 udp 198.51.100.1 7 \
 	udp 2001:db8::1 7 dns 203.0.113.7 dns 2001:db8::1 dnstcp 100.96.0.1 dnstcp 198.51.100.53 \
-	tcp 100.96.0.1 5555 udp 100.96.0.1 7 tcp 169.254.169.254 80
+	tcp 100.96.0.1 5555 udp 100.96.0.1 7 tcp 169.254.1.1 80
 row "1.9.3: TCP to the allowed /32 connects" 'saw "tcp 192.0.2.10 7000 connected sink"'
 row "1.9.3: TCP to a denied address: refused at once (RST), nothing reached" \
 	'saw "tcp 198.51.100.1 9 refused" && ! reached "tcp 198.51.100.1:9"'
@@ -216,7 +216,7 @@ row "1.9.3: TCP/53 to the gateway is served; TCP/53 to another address is refuse
 	'saw "dnstcp 100.96.0.1 53 answered" && saw "dnstcp 198.51.100.53 53 refused"'
 row "1.9.3: the gateway address under a /32 for another: TCP refused, UDP dropped, host loopback not reached" \
 	'saw "tcp 100.96.0.1 5555 refused" && saw "udp 100.96.0.1 7 noreply" && ! reached "tcp 127.0.0.1:5555"'
-row "1.9.3: the metadata floor: 169.254.169.254 refused" 'saw "tcp 169.254.169.254 80 refused"'
+row "1.9.3: the metadata floor: 169.254.1.1 refused" 'saw "tcp 169.254.1.1 80 refused"'
 # --- denial log (egress.rs record_denial) -------------------------------------------------------
 sleep 0.3
 TS='\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\]: egress policy denied'
@@ -230,6 +230,40 @@ row "1.9.3: the gateway address is logged as asked (100.96.0.1), floor refusals 
 	'grep -Eqx "$TS connect to 100\.96\.0\.1:5555" "$D/egress-denials.log" && grep -Eqx "$TS sendto 100\.96\.0\.1:7" "$D/egress-denials.log" && grep -Eqx "$TS connect to 169\.254\.169\.254:80" "$D/egress-denials.log"'
 row "1.9.3: TCP/53 elsewhere is a denial; no line for UDP/53, TCP/53 to the gateway, or what was allowed" \
 	'grep -Eqx "$TS connect to 198\.51\.100\.53:53" "$D/egress-denials.log" && ! grep -Eq "sendto .*:53$|100\.96\.0\.1:53|192\.0\.2\.10" "$D/egress-denials.log" && [ "$(grep -c "" "$D/egress-denials.log")" = 8 ]'
+# --- the VMM's host sockets are the egress (tcp_relay.rs, udp_relay.rs: one host socket per flow)
+vmm=$(jget g193 pid)
+vsock() { ss -Htunap 2>/dev/null | grep "pid=$vmm," ; }
+row "1.9.3: the row's pid is the VMM, the one agent.pid names, and it is not the guest's namespace" \
+	'[ "$vmm" = "$(head -1 "$D/agent.pid")" ] && [ "$(readlink /proc/$vmm/ns/net)" = "$(readlink /proc/self/ns/net)" ] && [ "$(readlink /proc/$(sed -n "s/^guest=//p" "$D/fake-net")/ns/net)" != "$(readlink /proc/self/ns/net)" ]'
+$S machine exec --name g193 -- perl -MIO::Socket::IP -e 'my $s = IO::Socket::IP->new(PeerHost => "192.0.2.10", PeerPort => 8888) or exit 1; sleep 2' &
+held=$!
+probe g193 udp 192.0.2.10 7
+wait_until sh -c "ss -Htnp state established dst 192.0.2.10:8888 | grep -q 'pid=$vmm,'"
+row "1.9.3: the VMM (row pid) holds every allowed flow as a host socket: the guest's TCP to 192.0.2.10:8888, its UDP flow to 192.0.2.10:7; it listens on nothing in the host namespace" \
+	'ss -Htnp state established dst 192.0.2.10:8888 | grep -q "pid=$vmm," && ss -Hunp dst 192.0.2.10:7 | grep -q "pid=$vmm," && ! ss -Htlunp | grep -q "pid=$vmm,"'
+wait $held
+( while :; do vsock; sleep 0.01; done ) >"$T/vsock.log" 2>&1 &
+sampler=$!
+probe g193 tcp 198.51.100.1 9 udp 198.51.100.1 7 tcp 2001:db8::1 443 udp 2001:db8::1 7 tcp 100.96.0.1 5555
+kill "$sampler"; wait "$sampler" 2>/dev/null
+row "1.9.3: denied flows create no VMM socket (TCP and UDP, v4, v6, the gateway; sampled every 10 ms)" \
+	'grep -q "192.0.2.10:7 " "$T/vsock.log" && ! grep -Eq "198\.51\.100\.1|2001:db8::1|127\.0\.0\.1:5555" "$T/vsock.log"'
+probe g193 tcp 192.0.2.10 7001
+row "1.9.3: an allowed destination nobody listens on: the guest's connect completes, then a reset (the VMM dials after the handshake)" \
+	'saw "tcp 192.0.2.10 7001 connected-silent"'
+# --- a lying guest answers exec of the probe (FAKE_SMOLVM_GUEST, fixtures/liars) -------------
+printf 'BV-PLAN 1\nrun rL deadline_ms 1500\nprobe d0 tcp 192.0.2.10 7000\nprobe d1 udp 198.51.100.1 7\nprobe d2 http 198.51.100.1 9 4745\nend 3\n' >"$T/plan"
+$S machine cp "$T/x.sh" g193:/tmp/bottle-probe >/dev/null 2>&1; $S machine cp "$T/plan" g193:/tmp/bottle-probe.plan >/dev/null 2>&1
+sinkmark; nd=$(grep -c "" "$D/egress-denials.log")
+liar() { m=$1; shift; FAKE_SMOLVM_GUEST=$m $S machine exec --name g193 -- "$@" >"$T/probe.out" 2>&1; echo $?; }
+row "FAKE_SMOLVM_GUEST=liar-deny: exec of /tmp/bottle-probe prints a complete report of denials, exits with the --ok-exit sentinel, sends nothing" \
+	'[ "$(liar liar-deny /tmp/bottle-probe --ok-exit 99 /tmp/bottle-probe.plan)" = 99 ] && [ "$(head -1 "$T/probe.out")" = "BV-REPORT 1 run rL" ] && grep -Eqx "result d0 tcp refused errno=111 us=[0-9]+ rx=0 rcode=-" "$T/probe.out" && grep -Eqx "result d1 udp timeout errno=110 us=[0-9]+ rx=0 rcode=-" "$T/probe.out" && grep -qx "text d2 -" "$T/probe.out" && [ "$(tail -1 "$T/probe.out")" = "end 3" ]'
+row "FAKE_SMOLVM_GUEST=liar-control (through /bin/sh -c, as before 1.9.0): the allowlisted destination claimed connected, the rest denied" \
+	'[ "$(liar liar-control /bin/sh -c "chmod 700 \"\$0\" && exec \"\$0\" \"\$@\"" /tmp/bottle-probe --ok-exit 98 /tmp/bottle-probe.plan)" = 98 ] && grep -Eqx "result d0 tcp connected errno=0 us=[0-9]+ rx=0 rcode=-" "$T/probe.out" && grep -q "^result d2 http refused" "$T/probe.out"'
+row "FAKE_SMOLVM_GUEST=liar-timing: denials with impossible timings (0 us, 600 s)" \
+	'[ "$(liar liar-timing /tmp/bottle-probe --ok-exit 99 /tmp/bottle-probe.plan)" = 99 ] && grep -qx "result d0 tcp refused errno=111 us=0 rx=0 rcode=-" "$T/probe.out" && grep -qx "result d1 udp timeout errno=110 us=600000000 rx=0 rcode=-" "$T/probe.out"'
+row "the liars sent nothing (no sink hit, no denial logged); any other command runs as given" \
+	'sleep 0.3; [ ! -s "$T/sink.log" ] && [ "$(grep -c "" "$D/egress-denials.log")" = "$nd" ] && [ "$(liar liar-deny sh -c "exit 5")" = 5 ]'
 n8=$((8 * 1024 * 1024))
 head -c "$n8" /dev/zero | tr '\0' 'x' >"$D/egress-denials.log"
 probe g193 tcp 198.51.100.1 9; sleep 0.3
@@ -241,7 +275,7 @@ row "1.9.3: past 8 MiB the log is renamed to egress-denials.log.1 before the nex
 # --- egress byte file (src/agent/manager.rs spawn_egress_flush) -----------------------------------
 row "1.9.3: <data dir>/egress holds the NIC's byte count, a bare decimal" 'egress_of "$D/egress" >/dev/null'
 # --- stop: write-back of the cached row only after it resolved running (stop_vm_named) -----
-patch() { sqlite3 "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.allowed_cidrs', json('[\"192.0.2.99/32\"]')) AS BLOB) WHERE name='$1'"; }
+patch() { sqlite3 -cmd ".timeout 15000" "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.allowed_cidrs', json('[\"192.0.2.99/32\"]')) AS BLOB) WHERE name='$1'"; }
 FAKE_SMOLVM_STOP_DELAY=1 $S machine stop --name g193 >/dev/null &
 sp=$!; sleep 0.5; patch g193; wait $sp
 row "1.9.3: stop of a running machine writes its stale cached row back (a concurrent patch is lost)" \
@@ -258,6 +292,14 @@ restart g193 FAKE_SMOLVM_LEAK=ipv6-open; probe g193 tcp 2001:db8::1 443
 row "leak ipv6-open (1.9.3): IPv6 is forwarded without policy" 'saw "tcp 2001:db8::1 443 connected sink"'
 restart g193 FAKE_SMOLVM_LEAK=dns-open; probe g193 dnstcp 198.51.100.53
 row "leak dns-open (1.9.3): TCP/53 to the resolver goes straight there" 'saw "dnstcp 198.51.100.53 53 answered"'
+restart g193 FAKE_SMOLVM_LEAK=other-loopback; sinkmark; probe g193 tcp 100.96.0.1 5555
+row "leak other-loopback (1.9.3): the gateway dials host 127.0.0.2 under a /32; a sink on 127.0.0.1 sees nothing" \
+	'saw "tcp 100.96.0.1 5555 connected sink" && reached "tcp 127.0.0.2:5555" && ! reached "tcp 127.0.0.1:5555"'
+restart g193 FAKE_SMOLVM_LEAK=slow-leak; sinkmark; nd=$(grep -c "" "$D/egress-denials.log")
+probe g193 tcp 198.51.100.1 9 &
+pp=$!; sleep 0.7; early=$(grep -c "" "$T/sink.log"); wait $pp
+row "leak slow-leak (1.9.3): a denied TCP destination connects at once, is dialled ~1.2 s later, nothing logged" \
+	'[ "$early" = 0 ] && saw "tcp 198.51.100.1 9 connected sink" && reached "tcp 198.51.100.1:9" && [ "$(grep -c "" "$D/egress-denials.log")" = "$nd" ]'
 $S machine stop --name g193 >/dev/null
 FAKE_SMOLVM_STALE_STOP=1 $S machine create --name st193 --net --allow-cidr 192.0.2.10/32 >/dev/null
 patch st193
@@ -270,28 +312,40 @@ export FAKE_SMOLVM_EGRESS_FLUSH_MS=200
 up 1.9.3 u193 --net --net-backend virtio-net
 DU=$(ddir u193)
 e0=$(egress_of "$DU/egress")
-probe u193 tcp 100.96.0.1 5555 tcp 169.254.169.254 80 tcp 10.9.9.9 80 udp 192.0.2.10 7
+probe u193 tcp 100.96.0.1 5555 tcp 169.254.1.1 80 tcp 100.64.0.9 80 udp 192.0.2.10 7
 sleep 0.5
 row "1.9.3 unrestricted: TCP to the gateway address reaches host 127.0.0.1 on the same port" \
 	'saw "tcp 100.96.0.1 5555 connected sink" && reached "tcp 127.0.0.1:5555"'
-row "1.9.3 local floor (metadata only): 169.254.169.254 refused, 10.9.9.9 reached, UDP relayed" \
-	'saw "tcp 169.254.169.254 80 refused" && saw "tcp 10.9.9.9 80 connected sink" && saw "udp 192.0.2.10 7 reply echo:ping"'
+row "1.9.3 local floor (metadata only): 169.254.1.1 refused, 100.64.0.9 reached, UDP relayed" \
+	'saw "tcp 169.254.1.1 80 refused" && saw "tcp 100.64.0.9 80 connected sink" && saw "udp 192.0.2.10 7 reply echo:ping"'
 row "1.9.3: the egress byte count grows with the guest's traffic" '[ "$(egress_of "$DU/egress")" -gt "${e0:-0}" ]'
+sinkmark; probe u193 tcp fd53:4d00::1 5555 dnstcp fd53:4d00::1
+row "1.9.3 unrestricted: TCP to fd53:4d00::1 reaches host [::1] on the same port; TCP/53 to it is served" \
+	'saw "tcp fd53:4d00::1 5555 connected sink" && reached "tcp ::1:5555" && saw "dnstcp fd53:4d00::1 53 answered"'
+vmm=$(head -1 "$DU/agent.pid"); gst=$(sed -n 's/^guest=//p' "$DU/fake-net")
+kill -9 "$vmm"; wait_until dead "$gst"
+row "1.9.3: the VMM killed: its guest goes with it; status, ls and exec agree the machine is down" \
+	'dead "$gst" && $S machine status --name u193 | grep -q ": stopped$" && $S machine ls | grep -Eq "^u193 +stopped$" && [ "$(rc_of $S machine exec --name u193 -- true)" = 1 ] && grep -q "is not running" "$T/out"'
+$S machine start --name u193 >/dev/null 2>&1; sleep 0.35
+vmm=$(head -1 "$DU/agent.pid"); gst=$(sed -n 's/^guest=//p' "$DU/fake-net")
+kill -9 "$gst"; wait_until dead "$vmm"
+row "1.9.3: the guest's namespace gone: the VMM exits; start boots it again" \
+	'dead "$vmm" && $S machine status --name u193 | grep -q ": stopped$" && $S machine start --name u193 >/dev/null 2>&1 && sleep 0.35 && $S machine status --name u193 | grep -q ": running$"'
 restart u193 SMOLVM_EGRESS_FLOOR=" NoNe "
-probe u193 tcp 169.254.169.254 80
-row "1.9.3: SMOLVM_EGRESS_FLOOR=' NoNe ' (trimmed, lowercased): no floor" 'saw "tcp 169.254.169.254 80 connected sink"'
+probe u193 tcp 169.254.1.1 80
+row "1.9.3: SMOLVM_EGRESS_FLOOR=' NoNe ' (trimmed, lowercased): no floor" 'saw "tcp 169.254.1.1 80 connected sink"'
 restart u193 SMOLVM_PUBLISH_ADDR=192.0.2.10
-probe u193 tcp 10.9.9.9 80 tcp 100.96.0.1 5555
+probe u193 tcp 100.64.0.9 80 tcp 100.96.0.1 5555
 row "1.9.3: SMOLVM_PUBLISH_ADDR set: the strict floor (RFC 1918 and the gateway's CGNAT range refused)" \
-	'saw "tcp 10.9.9.9 80 refused" && saw "tcp 100.96.0.1 5555 refused"'
+	'saw "tcp 100.64.0.9 80 refused" && saw "tcp 100.96.0.1 5555 refused"'
 restart u193 SMOLVM_PUBLISH_ADDR=192.0.2.10 SMOLVM_EGRESS_ALLOW_PRIVATE=True
-probe u193 tcp 10.9.9.9 80 tcp 169.254.169.254 80
+probe u193 tcp 100.64.0.9 80 tcp 169.254.1.1 80
 row "1.9.3: SMOLVM_EGRESS_ALLOW_PRIVATE=True: floor off, even in fleet mode" \
-	'saw "tcp 10.9.9.9 80 connected sink" && saw "tcp 169.254.169.254 80 connected sink"'
+	'saw "tcp 100.64.0.9 80 connected sink" && saw "tcp 169.254.1.1 80 connected sink"'
 restart u193 SMOLVM_EGRESS_FLOOR=metadata-only SMOLVM_PUBLISH_ADDR=192.0.2.10
-probe u193 tcp 10.9.9.9 80 tcp 169.254.169.254 80
+probe u193 tcp 100.64.0.9 80 tcp 169.254.1.1 80
 row "1.9.3: SMOLVM_EGRESS_FLOOR=metadata-only wins over SMOLVM_PUBLISH_ADDR" \
-	'saw "tcp 10.9.9.9 80 connected sink" && saw "tcp 169.254.169.254 80 refused"'
+	'saw "tcp 100.64.0.9 80 connected sink" && saw "tcp 169.254.1.1 80 refused"'
 # --- delete of a running machine (delete_vm stop_if_running) ------------------------------------
 vmm=$(head -1 "$DU/agent.pid")
 row "1.9.3: rm without -f and no stdin: the running machine is stopped, 'Cancelled', exit 0, row kept" \
@@ -324,11 +378,11 @@ $S machine stop --name g124 >/dev/null
 up 1.2.4 u124 --net --net-backend virtio-net
 sinkmark
 restart u124 SMOLVM_EGRESS_FLOOR=off
-probe u124 tcp 100.96.0.1 5555 tcp 169.254.169.254 80 tcp 10.9.9.9 80
+probe u124 tcp 100.96.0.1 5555 tcp 169.254.1.1 80 tcp 100.64.0.9 80
 row "1.2.4 unrestricted: the gateway does not dial host loopback before 1.7.2" \
 	'! saw "tcp 100.96.0.1 5555 connected sink" && ! reached "tcp 127.0.0.1:5555"'
-row "1.2.4: SMOLVM_EGRESS_FLOOR is not read before 1.3.9 (metadata floor stays), 10.9.9.9 reached" \
-	'saw "tcp 169.254.169.254 80 refused" && saw "tcp 10.9.9.9 80 connected sink"'
+row "1.2.4: SMOLVM_EGRESS_FLOOR is not read before 1.3.9 (metadata floor stays), 100.64.0.9 reached" \
+	'saw "tcp 169.254.1.1 80 refused" && saw "tcp 100.64.0.9 80 connected sink"'
 $S machine stop --name u124 >/dev/null
 row "1.2.4: --net alone selects TSI (no gateway, no egress file)" \
 	'$S machine create --name t124 --net >/dev/null && $S machine start --name t124 >/dev/null 2>&1 && [ ! -e "$(ddir t124)/egress" ] && $S machine stop --name t124 >/dev/null'
@@ -338,7 +392,7 @@ export FAKE_SMOLVM_VERSION=0.8.0
 $S machine create t080 --from "$T/dummy.smolmachine" --net >/dev/null
 row "0.8.0: no data dir until start; start makes it" \
 	'[ ! -e "$(ddir t080)" ] && $S machine start --name t080 >/dev/null 2>&1 && [ "$(cat "$(ddir t080)/name")" = t080 ]'
-sqlite3 "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.allowed_cidrs', json('[\"127.0.0.16/32\",\"192.0.2.10/32\"]')) AS BLOB) WHERE name='t080'"
+sqlite3 -cmd ".timeout 15000" "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.allowed_cidrs', json('[\"127.0.0.16/32\",\"192.0.2.10/32\"]')) AS BLOB) WHERE name='t080'"
 $S machine stop --name t080 >/dev/null; $S machine start --name t080 >/dev/null 2>&1; sleep 0.35
 D0=$(ddir t080)
 probe t080 tcp 127.0.0.16 7000 tcp 198.51.100.1 9 dns 203.0.113.7 dns 198.51.100.53 udp 198.51.100.1 7
@@ -348,15 +402,20 @@ row "0.8.0 TSI: a denied connect fails at once; UDP/53 only to the resolver the 
 row "0.8.0: no denial log, no egress byte file" '[ ! -e "$D0/egress-denials.log" ] && [ ! -e "$D0/egress" ]'
 restart t080 FAKE_SMOLVM_LEAK=gateway-open; probe t080 tcp 127.0.0.2 5555
 row "leak gateway-open (0.8.0 TSI): all of 127/8 reaches the host" 'saw "tcp 127.0.0.2 5555 connected sink"'
-vmm=$(head -1 "$D0/agent.pid") wgw=$(sed -n 's/^gw=//p' "$D0/fake-net")
+restart t080 FAKE_SMOLVM_LEAK=other-loopback; sinkmark; probe t080 tcp 127.0.0.3 5555
+row "leak other-loopback (0.8.0 TSI): a guest 127.x the list denies reaches host 127.0.0.2" \
+	'saw "tcp 127.0.0.3 5555 connected sink" && reached "tcp 127.0.0.2:5555"'
+vmm=$(head -1 "$D0/agent.pid") gst=$(sed -n 's/^guest=//p' "$D0/fake-net")
 row "0.8.0: rm -f of a running machine deletes row and data dir but leaves its VMM running" \
 	'$S machine rm t080 -f >/dev/null && [ -z "$(rowjson t080)" ] && [ ! -e "$D0" ] && ! dead "$vmm"'
-kill -9 "$vmm" "$wgw" 2>/dev/null
+kill -9 "$vmm" 2>/dev/null
+row "0.8.0: its guest's namespace holder dies with the VMM" 'wait_until dead "$gst"'
+
 row "0.8.0: delete takes NAME positionally; --name is a usage error" \
 	'[ "$(rc_of $S machine rm --name p080 -f)" = 2 ] && [ "$(rc_of $S machine rm p080 -f)" = 0 ]'
 
 # === nothing left ===================================================================================
-for m in $(sqlite3 "$DB" "SELECT name FROM vms"); do
+for m in $(sqlite3 -cmd ".timeout 15000" "$DB" "SELECT name FROM vms"); do
 	FAKE_SMOLVM_VERSION=1.9.3 $S machine stop --name "$m" >/dev/null 2>&1
 	FAKE_SMOLVM_VERSION=1.9.3 $S machine rm --name "$m" -f >/dev/null 2>&1
 done

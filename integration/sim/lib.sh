@@ -54,7 +54,8 @@ sim_host() {
 
 # Machines and namespaces left behind: rows in smolvm's DB and fake VMM processes.
 sim_rows() { sqlite3 "$HOME/.local/share/smolvm/server/smolvm.db" 'SELECT count(*) FROM vms' 2>/dev/null || echo 0; }
-sim_holders() { pgrep -c -x sleep 2>/dev/null || true; }
+# (the fake's VMM is named fake-vmm, its guest's namespace holder is a sleep)
+sim_holders() { pgrep -c -x 'sleep|fake-vmm' 2>/dev/null || true; }
 
 # caught DESC WANT-EXIT [ID STATUS ...]: the last verifier run ($vrc, its JSON report in
 # $CAUGHT_JSON, its stderr in $CAUGHT_ERR) exited WANT-EXIT and gave each ID its STATUS.
