@@ -265,16 +265,47 @@ static struct transport transport_of(const struct cli *c, const char *probe, con
 
 /* Sinks bind fixed host addresses: one egress or gate run at a time per host. gate when
  * o is set, egress otherwise. */
+/* What the outside evidence of a smolvm bottle needs: its data dir (--data-dir, else
+ * derived as that smolvm derives it) and its allowlist (--expect; for the gate without
+ * one, its allowed address). */
+static int bottle_outside(const struct cli *c, const struct policy *p, const struct bv_version *v,
+			  struct bv_cidr_set *allowed, char **dir, struct bv_error *err)
+{
+	struct bv_path_env env;
+	int rc = 0;
+	for (size_t i = 0; i < c->n_expect && rc == 0; i++)
+		rc = cidr_set_add_text(allowed, c->expect[i], err);
+	if (rc == 0 && c->n_expect == 0 && p->gate.allowed_addr[0])
+		rc = cidr_set_add_text(allowed, p->gate.allowed_addr, err);
+	if (rc < 0 || c->data_dir || !c->machine)
+		return rc;
+	paths_env_default(&env);
+	if (v)
+		paths_env_for_version(&env, v);
+	env.platform = platform_of(c);
+	if ((rc = paths_vm_data_dir(&env, c->machine, dir, err)) < 0)
+		bv_error_wrap(err, "cannot derive the machine's data dir (pass --data-dir)");
+	return rc;
+}
+
 static int run_locked(const struct cli *c, struct bv_report *r, const char *probe, struct policy *p,
 		      const struct gate_opts *o, const struct bv_version *v)
 {
 	struct bv_error err = { 0 };
+	struct bv_cidr_set allowed = { 0 };
+	char *dir = NULL;
 	struct transport t = transport_of(c, probe, v);
-	int lock = sinklock_take(300 * 1000, &err);
-	int rc = lock < 0 ? lock : o ? check_gate(r, p, &t, o) : check_egress(r, p, &t);
-	if (lock < 0)
+	int rc = t.kind == TRANSPORT_SMOLVM ? bottle_outside(c, p, v, &allowed, &dir, &err) : 0;
+	t.data_dir = c->data_dir ? c->data_dir : dir;
+	t.allowed = &allowed;
+	int lock = rc < 0 ? rc : sinklock_take(300 * 1000, &err);
+	if (lock >= 0)
+		rc = o ? check_gate(r, p, &t, o) : check_egress(r, p, &t);
+	else
 		report_error(r, &err);
 	sinklock_release(lock);
+	cidr_set_free(&allowed);
+	free(dir);
 	return rc;
 }
 

@@ -2,6 +2,8 @@
 # 32 concurrent `bottle-launch up --alias auto` against one host: 16 bottles get the 16
 # aliases of the pool 127.0.0.16-31 (none twice), 16 fail with a clean exhaustion error,
 # smolvm's DB passes PRAGMA integrity_check, and `down` of all 16 leaves nothing behind.
+# The alias pool exists for TSI (0.8.x), where no denial can be proven (docs/trust.md), so
+# verification is stubbed here (--verify true): this lane is about leases and the DB.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
@@ -13,7 +15,7 @@ POLICY="$top/fixtures/policies/sim-bottle.json"
 i=1
 while [ $i -le 32 ]; do
 	"$BL" up "c$i" --alias auto --from "$T/agent.smolmachine" --control-port 8888 --policy "$POLICY" \
-		--kvm-device "$T/kvm" >"$T/up.$i.out" 2>"$T/up.$i.err" &
+		--kvm-device "$T/kvm" --verify /bin/true >"$T/up.$i.out" 2>"$T/up.$i.err" &
 	eval "pid_$i=\$!"
 	i=$((i + 1))
 done

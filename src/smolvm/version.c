@@ -131,6 +131,11 @@ bool version_cp_has_mode(const struct bv_version *v)
 	return at_least(v, 1, 9, 0);
 }
 
+bool version_has_denial_log(const struct bv_version *v)
+{
+	return at_least(v, 1, 8, 1);
+}
+
 bool version_gateway_serves_dns_tcp(const struct bv_version *v)
 {
 	return at_least(v, 1, 2, 5);

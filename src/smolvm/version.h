@@ -34,6 +34,9 @@ bool version_gateway_dials_host_loopback(const struct bv_version *v); /* >= 1.7.
 /* >= 1.9.0: `machine cp --mode OCTAL` (src/cli/machine.rs CpCmd @v1.9.0); without it, and
  * on every older version, an upload lands 0644 (crates/smolvm-agent/src/main.rs). */
 bool version_cp_has_mode(const struct bv_version *v);
+/* >= 1.8.1: the gateway appends each refused connect/sendto to <data dir>/egress-denials.log
+ * (record_denial, crates/smolvm-network/src/egress.rs @v1.8.1, commit ca0b2bf1). */
+bool version_has_denial_log(const struct bv_version *v);
 /* >= 1.2.5: the gateway serves DNS over TCP to its own address (and takes --dns). */
 bool version_gateway_serves_dns_tcp(const struct bv_version *v);
 /* >= 1.0.0: `create --from` makes the machine's data dir; before, only `start` does

@@ -19,10 +19,12 @@ static void class_point(struct bv_report *r, const struct egress_run *e, const c
 	struct egress_group g;
 	egress_group_fold(e, in_class, cls, &g);
 	snprintf(id, sizeof id, g.control ? "egress.control" : "egress.denied.%s", cls);
-	enum bv_status st = egress_group_status(g.open, g.all_gaps, g.unsure);
+	enum bv_status st = g.n == 0 ? BV_SKIP : egress_group_status(g.open, g.all_gaps, g.unsure);
 	struct bv_point *p = report_addf(r, id, st, g.control ? "the allowed destinations are reachable (control)"
 						   : "class %s is denied from inside the bottle", cls);
-	if (st == BV_OK)
+	if (st == BV_SKIP)
+		point_set_reason(p, EGRESS_GUEST_LOCAL_REASON);
+	if (st == BV_OK || st == BV_SKIP)
 		return;
 	point_field(p, "expected", g.control ? "every control OPEN" : "every destination DENIED-ACTIVE or DENIED-SILENT, no nonce at any sink");
 	point_field(p, "actual", g.open ? "a destination of this class is OPEN" : "not every destination could be judged");
@@ -33,6 +35,33 @@ static void class_point(struct bv_report *r, const struct egress_run *e, const c
 					     : "make the run judgeable: the control must be reachable, the sinks up and the probe's report complete");
 	if (st == BV_TODO)
 		point_set_reason(p, g.gap ? g.gap : "accepted gap");
+}
+
+void egress_census_point(struct bv_report *r, const struct egress_run *e, const char *id)
+{
+	static const char desc[] = "every socket the bottle's VMM opened went to an allowed destination (census)";
+	if (!e->outside)
+		return;
+	const struct evidence *ev = &e->ev;
+	char evidence[2048] = "";
+	size_t carveout = 0;
+	size_t leaks = evidence_leaks(ev, e->p, e->allowed, e->p->dns_upstream, &carveout, evidence, sizeof evidence);
+	enum bv_status st = leaks ? BV_NOT_OK : !ev->census_ok ? BV_INCONCLUSIVE : carveout ? BV_TODO : BV_OK;
+	struct bv_point *p = report_add(r, id, st, desc);
+	if (st == BV_OK)
+		return;
+	point_field(p, "expected", "no VMM socket to a destination outside the allowlist and the controls");
+	if (leaks) {
+		point_fieldf(p, "actual", "%zu VMM socket(s) to destinations nothing allows", leaks);
+		point_field(p, "evidence", evidence);
+		point_field(p, "remediation", "the bottle's egress escapes its allowlist whatever the guest reported: stop the machine, check the backend and the allowlist (bottle-verify db)");
+	} else if (st == BV_INCONCLUSIVE) {
+		point_field(p, "actual", ev->census_why);
+		point_field(p, "remediation", "run bottle-verify as the VMM's user or root, on a running machine whose agent.pid names its VMM");
+	} else {
+		point_fieldf(p, "actual", "%zu VMM socket(s) to the DNS upstream %s:53 only", carveout, e->p->dns_upstream);
+		point_set_reason(p, "smolvm >= 1.1.3 forwards every guest UDP/53 to its upstream (the DNS carve-out)");
+	}
 }
 
 static void class_points(struct bv_report *r, const struct egress_run *e)
@@ -55,6 +84,7 @@ int check_egress(struct bv_report *r, const struct policy *p, const struct trans
 		report_note(r, "egress run %s: %zu destinations, %zu sinks, deadline %u ms", e.run,
 			    p->n_dests, e.n_specs, p->deadline_ms);
 		class_points(r, &e);
+		egress_census_point(r, &e, "egress.census");
 	} else {
 		report_error(r, &err);
 	}

@@ -10,6 +10,10 @@
 
 /* Adds the points (egress.control, egress.denied.CLASS); 0, or -errno when the run
  * could not be set up at all (also reported as an error in r). */
+/* The run's census point (id "egress.census" / "gate.census"); nothing off a smolvm bottle. */
+struct egress_run;
+void egress_census_point(struct bv_report *r, const struct egress_run *e, const char *id);
+
 int check_egress(struct bv_report *r, const struct policy *p, const struct transport *t);
 
 #endif

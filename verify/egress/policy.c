@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/cidr.h"
 #include "core/jsonstrict.h"
 
 static int kind_of(const char *s, enum probe_kind *k)
@@ -158,6 +159,12 @@ static int parse_doc(const cJSON *root, struct policy *p, bool extra_control, st
 	if (!cJSON_IsNumber(dl) || dl->valuedouble < 1 || dl->valuedouble > PLAN_DEADLINE_MAX_MS)
 		return bv_error_set(err, EINVAL, "policy: deadline_ms must be 1..%d", PLAN_DEADLINE_MAX_MS);
 	p->deadline_ms = (unsigned)dl->valuedouble;
+	const cJSON *up = cJSON_GetObjectItemCaseSensitive(root, "dns_upstream");
+	struct bv_cidr host;
+	struct bv_error ignored = { 0 };
+	if (up && (!cJSON_IsString(up) || cidr_parse(up->valuestring, &host, &ignored) < 0 || strchr(up->valuestring, '/')))
+		return bv_error_set(err, EINVAL, "policy: dns_upstream must be one IP address");
+	snprintf(p->dns_upstream, sizeof p->dns_upstream, "%s", up ? up->valuestring : "1.1.1.1");
 	int r = parse_list(controls, "control", true, p, err);
 	if (r < 0)
 		return r;

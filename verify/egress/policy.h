@@ -53,6 +53,9 @@ struct gate_spec {
 
 struct policy {
 	unsigned deadline_ms;
+	/* Where a smolvm gateway forwards every guest UDP/53 (1.1.1.1 unless the machine has
+	 * --dns; tests name their stand-in): its sockets there are the DNS carve-out. */
+	char dns_upstream[64];
 	struct policy_dest *dests;
 	size_t n_dests;
 	struct gate_spec gate;

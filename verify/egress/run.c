@@ -141,6 +141,9 @@ static void judge(struct egress_run *e)
 			 * failed to bind, a denial proves nothing. */
 			.sink_up = s == NO_SINK || (s >= 0 && e->sinks && sinks_up(e->sinks, (size_t)s)),
 			.never_denied = e->udp53_answered && e->p->dests[i].kind == PROBE_DNS_UDP,
+			.outside = e->outside,
+			.census_saw = e->outside && evidence_census_saw(&e->ev, &e->p->dests[i]),
+			.refused = e->outside && evidence_refused(&e->ev, &e->p->dests[i]),
 		};
 		e->v[i] = verdict_of(&in);
 		if (allowed)
@@ -180,6 +183,12 @@ void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_
 		 r ? probe_outcome_name(r->outcome) : "no valid report", r ? r->err : 0,
 		 r ? r->us : 0ULL, egress_sink_saw(e, i) ? "saw-nonce" : "nothing",
 		 verdict_name(e->v[i]));
+	if (e->outside) {
+		n = strlen(buf);
+		if (n + 1 < cap)
+			buf[n++] = ' ', buf[n] = '\0';
+		evidence_words(&e->ev, d, buf + n, cap - n);
+	}
 }
 
 void egress_group_fold(const struct egress_run *e,
@@ -191,6 +200,10 @@ void egress_group_fold(const struct egress_run *e,
 		const struct policy_dest *d = &e->p->dests[i];
 		if (!member(d, key))
 			continue;
+		if (e->outside && e->v[i] != VERDICT_OPEN && evidence_guest_local(&e->ev, d)) {
+			g->guest_local++;
+			continue;
+		}
 		g->n++;
 		g->control = g->control || d->control;
 		egress_evidence_line(e, i, g->evidence, sizeof g->evidence);
@@ -242,6 +255,8 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 	/* A smolvm bottle of unknown version gets the strict reading. */
 	e->udp53_answered = t->kind == TRANSPORT_SMOLVM &&
 			    (!t->version || !t->version->known || version_policy_defaults_virtio(t->version));
+	e->outside = t->kind == TRANSPORT_SMOLVM;
+	e->allowed = t->allowed;
 	size_t len = 0;
 	e->p = p;
 	int rc = setup(e, err);
@@ -249,9 +264,15 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 	if (rc == 0 && !pt)
 		rc = bv_error_set(err, ENOMEM, "out of memory");
 	if (rc == 0 && (rc = sinks_start(e->specs, e->n_specs, e->run, &e->sinks, err)) == 0) {
+		if (e->outside) {
+			struct evidence_opts eo = { .data_dir = t->data_dir ? t->data_dir : "", .version = t->version };
+			evidence_begin(&e->ev, &eo);
+		}
 		probe_and_read(e, t, pt, len);
 		/* What a proxy or gate forwards after answering the guest still counts. */
 		usleep(EGRESS_SETTLE_MS * 1000);
+		if (e->outside)
+			evidence_end(&e->ev);
 		struct bv_error serr = { 0 };
 		if (sinks_stop(e->sinks, &serr) < 0) {
 			/* A sink log we cannot read could hide an escape: nothing is judged. */
@@ -270,6 +291,8 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 
 void egress_run_free(struct egress_run *e)
 {
+	if (e->outside)
+		evidence_free(&e->ev);
 	sinks_free(e->sinks);
 	plan_free(&e->plan);
 	free(e->results);

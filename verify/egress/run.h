@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "egress/evidence.h"
 #include "egress/policy.h"
 #include "egress/probe_report.h"
 #include "core/report.h"
@@ -31,6 +32,10 @@ struct egress_run {
 	/* smolvm >= 1.1.3, or a smolvm whose version could not be read: its gateway answers
 	 * every UDP/53 itself, so nothing a DNS-over-UDP probe reports is a denial. */
 	bool udp53_answered;
+	/* A smolvm bottle: the gateway's record and the VMM census judge, not the guest. */
+	bool outside;
+	struct evidence ev;
+	const struct bv_cidr_set *allowed; /* the bottle's allowlist (transport), or NULL */
 };
 
 /* 0 with every verdict set (a failed probe or sink makes them inconclusive, not an
@@ -63,6 +68,7 @@ static inline enum bv_status egress_group_status(bool open, bool all_gaps, bool 
  * judged (or a control did not get out), whether every escape is an accepted gap. */
 struct egress_group {
 	size_t n;
+	size_t guest_local; /* members left out: the guest's own loopback (evidence_guest_local) */
 	bool open, unsure, all_gaps, control;
 	const char *gap;     /* the last accepted gap's reason, or NULL */
 	char evidence[3072]; /* one egress_evidence_line per member */
@@ -71,6 +77,8 @@ struct egress_group {
 void egress_group_fold(const struct egress_run *e,
 		       bool (*member)(const struct policy_dest *d, const void *key), const void *key,
 		       struct egress_group *g);
+
+#define EGRESS_GUEST_LOCAL_REASON "on this smolvm (virtio-net) the guest's 127.x and ::1 are its own loopback: a probe of them never reaches the gateway; host loopback is probed through the gateway address"
 
 /* Append "kind addr port P: outcome errno us sink verdict" for destination i to buf. */
 void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_t cap);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "core/cidr.h"
 #include "core/error.h"
 #include "core/proc.h"
 #include "smolvm/version.h"
@@ -31,6 +32,10 @@ struct transport {
 	/* smolvm: the bottle's smolvm version (v->known false: could not be read). It decides
 	 * how the probe is copied in and what a guest's silence can prove. NULL elsewhere. */
 	const struct bv_version *version;
+	/* smolvm: the machine's data dir (agent.pid, egress-denials.log) and its allowlist,
+	 * for the outside evidence (evidence.h); allowed may be NULL: controls only. */
+	const char *data_dir;
+	const struct bv_cidr_set *allowed;
 };
 
 /* Run the probe with plan on stdin; capture up to 1 MiB of stdout and 64 KiB of stderr;

@@ -10,8 +10,10 @@
 #include "egress/probe_report.h"
 
 enum verdict {
-	VERDICT_OPEN,          /* connected/replied/answered, or a sink saw the nonce */
-	VERDICT_DENIED_ACTIVE, /* refused/denied/unreachable and no sink saw the nonce */
+	VERDICT_OPEN,          /* a sink saw the nonce or the census a socket (outside); else
+	                        * the guest's connected/replied/answered */
+	VERDICT_DENIED_ACTIVE, /* outside: the gateway recorded refusing it; else the guest's
+	                        * refused/denied/unreachable and no sink saw the nonce */
 	VERDICT_DENIED_SILENT, /* timed out and no sink saw the nonce */
 	VERDICT_INCONCLUSIVE,  /* the probe failed, its sink was down, or the run has no control */
 };
@@ -24,6 +26,11 @@ struct verdict_input {
 	 * (smolvm >= 1.1.3 answers every UDP/53): no refusal, unreachable or silence the
 	 * guest reports can be a denial, only open or unproven. */
 	bool never_denied;
+	/* A smolvm bottle, whose enforcement point keeps evidence outside the guest: then the
+	 * guest's outcome alone makes nothing open or denied (docs/trust.md). */
+	bool outside;
+	bool census_saw; /* outside: a VMM host socket went to it */
+	bool refused;    /* outside: the gateway recorded refusing it during the run */
 };
 
 enum verdict verdict_of(const struct verdict_input *in);

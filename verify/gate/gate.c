@@ -12,6 +12,7 @@
 
 #include <nettle/sha2.h>
 
+#include "egress/check.h"
 #include "egress/run.h"
 
 /* Where each policy class lands in the catalogue. */
@@ -229,7 +230,7 @@ static void group_point(struct bv_report *r, const struct gate_run *g, const cha
 	if (st == BV_OK)
 		return;
 	if (st == BV_SKIP) {
-		point_set_reason(p, skip_reason);
+		point_set_reason(p, grp.guest_local ? EGRESS_GUEST_LOCAL_REASON : skip_reason);
 		return;
 	}
 	if (g->listen_err[0] && !strcmp(id, "gate.host-services"))
@@ -410,6 +411,7 @@ int check_gate(struct bv_report *r, struct policy *p, const struct transport *t,
 	for (size_t i = 4; i < sizeof groups / sizeof groups[0]; i++)
 		group_point(r, &g, groups[i][0], groups[i][1], groups[i][2]);
 	gate_host_points(r, o);
+	egress_census_point(r, &g.e, "gate.census");
 	egress_run_free(&g.e);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -64,6 +65,16 @@ static const char *errno_outcome(int e)
 	}
 }
 
+/* A flow that got through is held open until the run ends, and the run lasts at least
+ * HOLD_MS after the last one: whatever relays it (smolvm's gateway, TSI) then keeps its
+ * own host socket long enough for bottle-verify's census of the VMM to see it. The host
+ * never takes the guest's word that something connected. */
+#define HOLD_MS 200
+static int held[PLAN_MAX_PROBES];
+static size_t n_held;
+static int run_ep = -1;
+static long long last_through_us;
+
 static void finish(struct slot *s, const char *outcome, int err)
 {
 	if (s->st == ST_DONE)
@@ -72,9 +83,27 @@ static void finish(struct slot *s, const char *outcome, int err)
 	s->outcome = outcome;
 	s->err = err;
 	s->t1 = now_us();
-	if (s->fd >= 0)
+	bool through = !strcmp(outcome, "connected") || !strcmp(outcome, "replied") ||
+		       !strcmp(outcome, "answered") || !strcmp(outcome, "accepted");
+	if (s->fd >= 0 && through && n_held < PLAN_MAX_PROBES) {
+		if (run_ep >= 0)
+			epoll_ctl(run_ep, EPOLL_CTL_DEL, s->fd, NULL);
+		held[n_held++] = s->fd;
+		last_through_us = s->t1;
+	} else if (s->fd >= 0) {
 		close(s->fd);
+	}
 	s->fd = -1;
+}
+
+/* The end of the run: the hold, then every held flow closed. */
+static void release_held(void)
+{
+	long long until = last_through_us + HOLD_MS * 1000LL;
+	for (long long now = now_us(); n_held && now < until; now = now_us())
+		usleep((useconds_t)(until - now));
+	while (n_held)
+		close(held[--n_held]);
 }
 
 static int is_dns(const struct slot *s)
@@ -384,6 +413,7 @@ static int run_all(struct slot *slots, size_t n, const struct plan *plan)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -1;
+	run_ep = ep;
 	long long deadline = now_us() + (long long)plan->deadline_ms * 1000;
 	for (size_t i = 0; i < n; i++)
 		start(&slots[i], plan->run, ep);
@@ -407,7 +437,9 @@ static int run_all(struct slot *slots, size_t n, const struct plan *plan)
 		finish(s, (s->st == ST_WAITING || s->st == ST_SENDING) && is_stream(s) ? "connected" : "timeout",
 		       s->st == ST_DONE ? s->err : ETIMEDOUT);
 	}
+	run_ep = -1;
 	close(ep);
+	release_held();
 	return 0;
 }
 

@@ -385,6 +385,18 @@ Test(version_gateway_serves_dns_tcp, at_1_2_5)
 	expect_decides(version_gateway_serves_dns_tcp, V("1.2.5"), true);
 }
 
+/* ---- the egress denial log from 1.8.1 ---- */
+
+Test(version_has_denial_log, not_at_1_8_0)
+{
+	expect_decides(version_has_denial_log, V("1.8.0"), false);
+}
+
+Test(version_has_denial_log, at_1_8_1)
+{
+	expect_decides(version_has_denial_log, V("1.8.1"), true);
+}
+
 /* ---- an unknown version decides nothing ---- */
 
 Test(version_unknown, from_drops_policy_is_false)

@@ -45,6 +45,39 @@ Test(verdict, no_report_is_a_denial_where_the_enforcement_point_answers_itself)
 	}
 }
 
+/* On a smolvm bottle (outside evidence): the verdict for outcome o, with what was seen. */
+static enum verdict outside(enum probe_outcome o, bool census_saw, bool refused)
+{
+	struct probe_result r = { .outcome = o, .rcode = -1 };
+	struct verdict_input in = { .result = &r, .sink_up = true, .outside = true,
+				    .census_saw = census_saw, .refused = refused };
+	return verdict_of(&in);
+}
+
+Test(verdict, outside_a_refusal_the_gateway_did_not_record_is_unproven)
+{
+	const enum probe_outcome outs[] = { OUT_REFUSED, OUT_DENIED, OUT_UNREACHABLE, OUT_TIMEOUT };
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(outside(outs[i], false, false), VERDICT_INCONCLUSIVE, "outcome %d", (int)outs[i]);
+}
+
+Test(verdict, outside_the_gateways_record_is_a_denial_whatever_the_guest_says)
+{
+	cr_assert_eq(outside(OUT_TIMEOUT, false, true), VERDICT_DENIED_ACTIVE);
+	cr_assert_eq(outside(OUT_REFUSED, false, true), VERDICT_DENIED_ACTIVE);
+}
+
+Test(verdict, outside_a_connected_nothing_saw_is_not_open)
+{
+	cr_assert_eq(outside(OUT_CONNECTED, false, false), VERDICT_INCONCLUSIVE);
+}
+
+Test(verdict, outside_a_vmm_socket_is_open_even_when_the_guest_says_refused_and_a_refusal_is_logged)
+{
+	cr_assert_eq(outside(OUT_REFUSED, true, false), VERDICT_OPEN);
+	cr_assert_eq(outside(OUT_REFUSED, true, true), VERDICT_OPEN);
+}
+
 Test(verdict, a_refusal_with_a_live_sink_is_denied_active)
 {
 	const enum probe_outcome outs[] = { OUT_REFUSED, OUT_DENIED, OUT_UNREACHABLE };

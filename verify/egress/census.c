@@ -1,0 +1,579 @@
+/* census.c - see census.h
+ * /proc/PID is opened once, after its start time matched, and every later /proc read goes
+ * through that directory: a pid reused by another process can never lend us its sockets
+ * (lookups in the old directory fail once the VMM is gone). A pass holds the lock from
+ * start to end. Each pass opens its own netlink socket, so a dump cut short at a limit
+ * leaves nothing behind for the next. Entries are keyed by inode and both endpoints: a
+ * socket that connects elsewhere later is a new entry, never an overwrite. */
+#include "egress/census.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/proc.h"
+#include "egress/census_diag.h"
+
+#define NLBUF_SIZE (64 * 1024)
+#define NL_TIMEOUT_S 2
+#define ENTRY_LIMIT_MAX (1u << 24) /* keeps the index's size arithmetic far from overflow */
+
+enum vmm_fate { VMM_SAME, VMM_GONE, VMM_REPLACED };
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Is c->pid still the process c->start_time names? -errno only when /proc says nothing. */
+static int vmm_fate(const struct census *c, enum vmm_fate *fate, struct bv_error *err)
+{
+	unsigned long long now = 0;
+	int r = proc_start_time(c->pid, &now, err);
+	if (r == -ESRCH) {
+		*fate = VMM_GONE;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*fate = now == c->start_time ? VMM_SAME : VMM_REPLACED;
+	return 0;
+}
+
+static int vmm_must_be_there(const struct census *c, struct bv_error *err)
+{
+	enum vmm_fate fate = VMM_GONE;
+	int r = vmm_fate(c, &fate, err);
+	if (r < 0)
+		return r;
+	switch (fate) {
+	case VMM_SAME:
+		return 0;
+	case VMM_GONE:
+		return bv_error_set(err, ESRCH, "no process %d: the VMM is gone", (int)c->pid);
+	case VMM_REPLACED:
+		return bv_error_set(err, ESRCH,
+				    "pid %d is not the VMM: it did not start at %llu (the VMM exited and its pid was reused)",
+				    (int)c->pid, c->start_time);
+	}
+	return bv_error_set(err, EINVAL, "unknown process state");
+}
+
+/* Open /proc/PID, checking the start time before and after: the directory we hold is
+ * then the very process the start time names. */
+static int open_proc_dir(struct census *c, struct bv_error *err)
+{
+	char path[64];
+	int r = vmm_must_be_there(c, err);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof path, "/proc/%d", (int)c->pid);
+	c->proc_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->proc_dir < 0 && errno == ENOENT)
+		return bv_error_set(err, ESRCH, "no process %d: the VMM is gone", (int)c->pid);
+	if (c->proc_dir < 0)
+		return bv_error_errno(err, errno, "open %s", path);
+	return vmm_must_be_there(c, err);
+}
+
+static int open_fd_dir(const struct census *c, DIR **out)
+{
+	int fd = openat(c->proc_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	*out = d;
+	return 0;
+}
+
+static int proc_access_error(const struct census *c, int r, const char *what, struct bv_error *err)
+{
+	if (r == -EACCES || r == -EPERM)
+		return bv_error_set(err, EACCES,
+				    "/proc/%d/%s is not readable: run bottle-verify as the VMM's user or root",
+				    (int)c->pid, what);
+	if (r == -ENOENT || r == -ESRCH)
+		return bv_error_set(err, ESRCH, "no process %d: the VMM is gone", (int)c->pid);
+	return bv_error_errno(err, -r, "/proc/%d/%s", (int)c->pid, what);
+}
+
+static int check_fd_access(const struct census *c, struct bv_error *err)
+{
+	DIR *d = NULL;
+	int r = open_fd_dir(c, &d);
+	if (r == 0 && d) {
+		errno = 0;
+		if (!readdir(d) && errno)
+			r = -errno;
+		closedir(d);
+	}
+	return r < 0 ? proc_access_error(c, r, "fd", err) : 0;
+}
+
+/* Our dump sees our own network namespace only. */
+static int check_same_netns(const struct census *c, struct bv_error *err)
+{
+	char theirs[64], ours[64];
+	ssize_t a = readlinkat(c->proc_dir, "ns/net", theirs, sizeof theirs - 1);
+	if (a < 0)
+		return proc_access_error(c, -errno, "ns/net", err);
+	ssize_t b = readlink("/proc/self/ns/net", ours, sizeof ours - 1);
+	if (b < 0)
+		return bv_error_errno(err, errno, "readlink /proc/self/ns/net");
+	theirs[a] = ours[b] = '\0';
+	if (strcmp(theirs, ours) != 0)
+		return bv_error_set(err, EXDEV,
+				    "the VMM (pid %d) is in network namespace %s, bottle-verify in %s: run bottle-verify in the VMM's network namespace",
+				    (int)c->pid, theirs, ours);
+	return 0;
+}
+
+static int init_sync(struct census *c, struct bv_error *err)
+{
+	pthread_condattr_t attr;
+	int r = pthread_condattr_init(&attr);
+	if (r == 0 && (r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
+		r = pthread_cond_init(&c->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (r != 0)
+		return bv_error_errno(err, r, "census: condition variable");
+	r = pthread_mutex_init(&c->lock, NULL);
+	if (r != 0) {
+		pthread_cond_destroy(&c->wake);
+		return bv_error_errno(err, r, "census: mutex");
+	}
+	return 0;
+}
+
+static void census_release(struct census *c)
+{
+	if (c->proc_dir >= 0)
+		close(c->proc_dir);
+	free(c->entries);
+	free(c->slots);
+	free(c->inodes);
+	free(c->nlbuf);
+	memset(c, 0, sizeof *c);
+	c->proc_dir = -1;
+}
+
+int census_open(struct census *c, pid_t pid, unsigned long long start_time, struct bv_error *err)
+{
+	memset(c, 0, sizeof *c);
+	c->proc_dir = -1;
+	c->pid = pid;
+	c->start_time = start_time;
+	c->max_entries = CENSUS_MAX_ENTRIES;
+	c->max_fds = CENSUS_MAX_FDS;
+	int r = open_proc_dir(c, err);
+	if (r == 0)
+		r = check_fd_access(c, err);
+	if (r == 0)
+		r = check_same_netns(c, err);
+	if (r == 0 && !(c->nlbuf = malloc(NLBUF_SIZE)))
+		r = bv_error_set(err, ENOMEM, "out of memory");
+	if (r == 0)
+		r = init_sync(c, err);
+	if (r < 0) {
+		census_release(c);
+		return r;
+	}
+	c->is_open = true;
+	return 0;
+}
+
+/* "socket:[N]" -> N; 0 for anything else (files, pipes, anon inodes). */
+static unsigned long long socket_inode(const char *link)
+{
+	static const char prefix[] = "socket:[";
+	if (strncmp(link, prefix, sizeof prefix - 1) != 0)
+		return 0;
+	const char *p = link + sizeof prefix - 1;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long ino = strtoull(p, &end, 10);
+	if (errno || end == p || strcmp(end, "]") != 0)
+		return 0;
+	return ino;
+}
+
+static int inodes_push(struct census *c, unsigned long long ino)
+{
+	if (c->ninodes == c->inodes_cap) {
+		size_t cap = c->inodes_cap ? c->inodes_cap * 2 : 64;
+		unsigned long long *p = realloc(c->inodes, cap * sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		c->inodes = p;
+		c->inodes_cap = cap;
+	}
+	c->inodes[c->ninodes++] = ino;
+	return 0;
+}
+
+static int note_fd(struct census *c, int dfd, const char *name)
+{
+	char link[64]; /* only "socket:[N]" matters; longer targets may truncate */
+	ssize_t n = readlinkat(dfd, name, link, sizeof link - 1);
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno; /* ENOENT: closed since readdir */
+	link[n] = '\0';
+	unsigned long long ino = socket_inode(link);
+	return ino ? inodes_push(c, ino) : 0;
+}
+
+static int cmp_inode(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The VMM's socket inodes into c->inodes, sorted. -ESRCH (no message) when it is gone. */
+static int scan_fds(struct census *c, struct bv_error *err)
+{
+	DIR *d = NULL;
+	int r = open_fd_dir(c, &d);
+	if (r == -ENOENT || r == -ESRCH)
+		return -ESRCH;
+	if (r < 0)
+		return proc_access_error(c, r, "fd", err);
+	c->ninodes = 0;
+	size_t seen = 0;
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			r = -errno;
+			break;
+		}
+		if (de->d_name[0] == '.')
+			continue;
+		if (++seen > c->max_fds) {
+			c->overflowed = true;
+			break;
+		}
+		if ((r = note_fd(c, dirfd(d), de->d_name)) < 0)
+			break;
+	}
+	closedir(d);
+	if (r == -ENOENT || r == -ESRCH)
+		return -ESRCH;
+	if (r < 0)
+		return bv_error_errno(err, -r, "read /proc/%d/fd", (int)c->pid);
+	if (c->ninodes)
+		qsort(c->inodes, c->ninodes, sizeof *c->inodes, cmp_inode);
+	return 0;
+}
+
+bool census_is_vmm_inode(const struct census *c, unsigned long long ino)
+{
+	return c->ninodes && bsearch(&ino, c->inodes, c->ninodes, sizeof ino, cmp_inode);
+}
+
+/* Inode numbers are unique among live sockets: same-socket entries just probe on. */
+static size_t entry_hash(const struct census_entry *e)
+{
+	return (size_t)((e->inode * 0x9e3779b97f4a7c15ull) >> 32) ^ e->remote.port;
+}
+
+static bool endpoint_eq(const struct census_endpoint *a, const struct census_endpoint *b)
+{
+	return a->port == b->port && memcmp(a->addr, b->addr, sizeof a->addr) == 0;
+}
+
+static bool same_key(const struct census_entry *a, const struct census_entry *b)
+{
+	return a->inode == b->inode && a->proto == b->proto && a->family == b->family &&
+	       endpoint_eq(&a->local, &b->local) && endpoint_eq(&a->remote, &b->remote);
+}
+
+/* The index is sized once, at the first entry, from max_entries (load <= 1/2). */
+static int index_init(struct census *c)
+{
+	c->entry_limit = c->max_entries < ENTRY_LIMIT_MAX ? c->max_entries : ENTRY_LIMIT_MAX;
+	size_t n = 16;
+	while (n < 2 * c->entry_limit)
+		n *= 2;
+	c->slots = calloc(n, sizeof *c->slots);
+	if (!c->slots)
+		return -ENOMEM;
+	c->nslots = n;
+	return 0;
+}
+
+static uint32_t *index_slot(const struct census *c, const struct census_entry *key)
+{
+	size_t mask = c->nslots - 1;
+	for (size_t i = entry_hash(key) & mask;; i = (i + 1) & mask) {
+		uint32_t s = c->slots[i];
+		if (s == 0 || same_key(&c->entries[s - 1], key))
+			return &c->slots[i];
+	}
+}
+
+static int entries_grow(struct census *c)
+{
+	size_t cap = c->entries_cap ? c->entries_cap * 2 : 32;
+	if (cap > c->entry_limit)
+		cap = c->entry_limit;
+	struct census_entry *p = realloc(c->entries, cap * sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	c->entries = p;
+	c->entries_cap = cap;
+	return 0;
+}
+
+int census_entry_upsert(struct census *c, const struct census_entry *key, long now)
+{
+	if (!c->slots && index_init(c) < 0)
+		return -ENOMEM;
+	uint32_t *slot = index_slot(c, key);
+	if (*slot) {
+		struct census_entry *e = &c->entries[*slot - 1];
+		e->state = key->state;
+		e->last_seen_ms = now;
+		e->samples++;
+		return 0;
+	}
+	if (c->count >= c->entry_limit) {
+		c->overflowed = true;
+		return 0;
+	}
+	if (c->count == c->entries_cap && entries_grow(c) < 0)
+		return -ENOMEM;
+	struct census_entry *e = &c->entries[c->count++];
+	*e = *key;
+	e->first_seen_ms = e->last_seen_ms = now;
+	e->samples = 1;
+	*slot = (uint32_t)c->count;
+	return 0;
+}
+
+static int sample_locked(struct census *c, long now, struct bv_error *err)
+{
+	enum vmm_fate fate = VMM_SAME;
+	if (c->vmm_gone || c->vmm_replaced)
+		return 0;
+	int r = vmm_fate(c, &fate, err);
+	if (r < 0)
+		return r;
+	c->vmm_gone = fate == VMM_GONE;
+	c->vmm_replaced = fate == VMM_REPLACED;
+	if (fate != VMM_SAME)
+		return 0;
+	r = scan_fds(c, err);
+	if (r == -ESRCH) {
+		c->vmm_gone = true;
+		return 0;
+	}
+	if (r == 0)
+		r = census_diag_all(c, now, err);
+	if (r == 0)
+		c->passes++;
+	return r;
+}
+
+int census_sample(struct census *c, long now_ms, struct bv_error *err)
+{
+	if (!c->is_open)
+		return bv_error_set(err, EBADF, "the census is not open");
+	pthread_mutex_lock(&c->lock);
+	int r = sample_locked(c, now_ms, err);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static void sampler_pass(struct census *c)
+{
+	struct bv_error e = { 0 };
+	int r = census_sample(c, mono_ms() - c->started_ms, &e);
+	if (r == 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->thread_rc == 0) {
+		c->thread_rc = r;
+		c->thread_err = e;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void timespec_add_ms(struct timespec *t, int ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Until the next tick (a slow pass moves the schedule, never bunches passes) or a stop.
+ * true when the sampler should end: stop asked, or no VMM left to watch. */
+static bool sampler_wait(struct census *c, struct timespec *next)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	timespec_add_ms(next, c->interval_ms);
+	if (next->tv_sec < now.tv_sec || (next->tv_sec == now.tv_sec && next->tv_nsec < now.tv_nsec))
+		*next = now;
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop && !c->vmm_gone && !c->vmm_replaced &&
+	       pthread_cond_timedwait(&c->wake, &c->lock, next) != ETIMEDOUT)
+		;
+	bool end = c->stop || c->vmm_gone || c->vmm_replaced;
+	pthread_mutex_unlock(&c->lock);
+	return end;
+}
+
+/* A pass, a wait, a pass, ...; once told to stop, one last pass. */
+static void *sampler_main(void *arg)
+{
+	struct census *c = arg;
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	sampler_pass(c);
+	bool last = false;
+	while (!last) {
+		last = sampler_wait(c, &next);
+		sampler_pass(c);
+	}
+	return NULL;
+}
+
+int census_start(struct census *c, int interval_ms, struct bv_error *err)
+{
+	if (!c->is_open)
+		return bv_error_set(err, EBADF, "the census is not open");
+	if (c->running)
+		return bv_error_set(err, EBUSY, "the census sampler already runs");
+	c->interval_ms = interval_ms > 0 ? interval_ms : CENSUS_INTERVAL_MS;
+	c->stop = false;
+	c->thread_rc = 0;
+	bv_error_clear(&c->thread_err);
+	c->started_ms = mono_ms();
+	/* Signals stay with the caller's threads: the sampler starts with all blocked. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&c->thread, NULL, sampler_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return bv_error_errno(err, r, "start the census sampler");
+	c->running = true;
+	return 0;
+}
+
+int census_stop(struct census *c, struct bv_error *err)
+{
+	if (!c->is_open || !c->running)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	c->running = false;
+	if (c->thread_rc == 0)
+		return 0;
+	if (err)
+		*err = c->thread_err;
+	return c->thread_rc;
+}
+
+void census_free(struct census *c)
+{
+	if (!c || !c->is_open)
+		return;
+	census_stop(c, NULL);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	census_release(c);
+}
+
+size_t census_count(const struct census *c)
+{
+	return c->count;
+}
+
+const struct census_entry *census_entry(const struct census *c, size_t i)
+{
+	return i < c->count ? &c->entries[i] : NULL;
+}
+
+static bool endpoint_set(const struct census_endpoint *ep)
+{
+	static const unsigned char zero[16];
+	return ep->port != 0 || memcmp(ep->addr, zero, sizeof zero) != 0;
+}
+
+/* A remote address without a port still counts: fail closed. */
+bool census_entry_is_egress(const struct census_entry *e)
+{
+	if (!endpoint_set(&e->remote))
+		return false;
+	if (e->proto == IPPROTO_TCP)
+		return e->state != TCP_LISTEN;
+	return e->proto == IPPROTO_UDP;
+}
+
+bool census_entry_is_listener(const struct census_entry *e)
+{
+	return e->proto == IPPROTO_TCP && e->state == TCP_LISTEN;
+}
+
+static const char *state_name(const struct census_entry *e)
+{
+	_Static_assert(TCP_ESTABLISHED == 1 && TCP_LISTEN == 10 && TCP_CLOSING == 11, "TCP_* numbering");
+	static const char *const tcp[] = { /* the kernel's TCP_* numbers, 1 to 11 */
+		NULL, "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+		"TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+	};
+	if (e->proto == IPPROTO_UDP)
+		return e->state == TCP_ESTABLISHED ? "CONNECTED" : "UNCONNECTED";
+	if (e->state > 0 && (size_t)e->state < sizeof tcp / sizeof *tcp && tcp[e->state])
+		return tcp[e->state];
+	return "UNKNOWN-STATE";
+}
+
+static void endpoint_format(int family, const struct census_endpoint *ep, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (!endpoint_set(ep)) {
+		snprintf(buf, len, "*:*");
+		return;
+	}
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, ep->addr, a, sizeof a))
+		snprintf(a, sizeof a, "?");
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, (unsigned)ep->port);
+}
+
+void census_entry_format(const struct census_entry *e, char *buf, size_t len)
+{
+	char local[INET6_ADDRSTRLEN + 8], remote[INET6_ADDRSTRLEN + 8];
+	endpoint_format(e->family, &e->local, local, sizeof local);
+	endpoint_format(e->family, &e->remote, remote, sizeof remote);
+	snprintf(buf, len, "%s %s -> %s %s inode %llu seen %ld-%ld ms", census_proto_name(e->proto), local,
+		 remote, state_name(e), e->inode, e->first_seen_ms, e->last_seen_ms);
+}

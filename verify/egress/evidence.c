@@ -1,0 +1,274 @@
+/* evidence.c - see evidence.h
+ * Addresses are compared as smolvm sees them: an IPv4 destination may show in the census
+ * as a dual-stack socket's ::ffff:a.b.c.d; the gateway (100.96.0.1, fd53:4d00::1) is
+ * dialled as host loopback on the same port (tcp_relay.rs @v1.7.2), and on TSI a guest's
+ * 127.x is the host's 127.x. Nothing here reads what the guest reported. */
+#include "egress/evidence.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/proc.h"
+
+static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* d's literal address as a sockaddr with its port; false for a name ("resolv"). */
+static bool dest_sockaddr(const struct policy_dest *d, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, d->addr, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((unsigned short)d->port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, d->addr, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((unsigned short)d->port);
+		return true;
+	}
+	return false;
+}
+
+static bool is_gateway(const char *addr)
+{
+	return strcmp(addr, "100.96.0.1") == 0 || strcmp(addr, "fd53:4d00::1") == 0;
+}
+
+static bool tcp_kind(enum probe_kind k)
+{
+	return k == PROBE_TCP || k == PROBE_DNS_TCP || k == PROBE_HTTP || k == PROBE_GIT;
+}
+
+/* The remote address of e as 4 bytes (IPv4, mapped included) or 16; its length. */
+static size_t remote_bytes(const struct census_entry *e, const unsigned char **out)
+{
+	if (e->family == AF_INET) {
+		*out = e->remote.addr;
+		return 4;
+	}
+	if (memcmp(e->remote.addr, v4_mapped, 12) == 0) {
+		*out = e->remote.addr + 12;
+		return 4;
+	}
+	*out = e->remote.addr;
+	return 16;
+}
+
+static bool remote_is_loopback(const struct census_entry *e)
+{
+	const unsigned char *a;
+	size_t n = remote_bytes(e, &a);
+	static const unsigned char v6_lo[16] = { [15] = 1 };
+	return n == 4 ? a[0] == 127 : memcmp(a, v6_lo, 16) == 0;
+}
+
+static bool remote_is(const struct census_entry *e, const struct sockaddr_storage *ss)
+{
+	const unsigned char *a;
+	size_t n = remote_bytes(e, &a);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+		return n == 4 && memcmp(a, &v4->sin_addr, 4) == 0 && e->remote.port == ntohs(v4->sin_port);
+	}
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+	const unsigned char *b = (const unsigned char *)&v6->sin6_addr;
+	bool same = n == 16 ? memcmp(a, b, 16) == 0 : memcmp(b, v4_mapped, 12) == 0 && memcmp(a, b + 12, 4) == 0;
+	return same && e->remote.port == ntohs(v6->sin6_port);
+}
+
+static void begin_denials(struct evidence *ev, const struct evidence_opts *o)
+{
+	struct bv_error err = { 0 };
+	if (!ev->denial_log) {
+		snprintf(ev->denials_why, sizeof ev->denials_why, "%s keeps no record of refusals",
+			 ev->tsi ? "TSI (smolvm < 1.1.3)" : "this smolvm (< 1.8.1)");
+		return;
+	}
+	if (denials_mark(o->data_dir, &ev->mark, &err) < 0) {
+		snprintf(ev->denials_why, sizeof ev->denials_why, "cannot mark the denial log: %s", err.msg);
+		denials_mark_release(&ev->mark);
+		return;
+	}
+	ev->marked = true;
+}
+
+static void begin_census(struct evidence *ev, const char *data_dir)
+{
+	char path[4096];
+	long long pid = 0;
+	unsigned long long start = 0;
+	bool has_start = false;
+	struct bv_error err = { 0 };
+	snprintf(path, sizeof path, "%s/agent.pid", data_dir);
+	int r = proc_read_pidfile(path, &pid, &has_start, &start, &err);
+	if (r == 1 && !has_start)
+		r = bv_error_set(&err, EINVAL, "%s names no start time: the VMM cannot be told from a reused pid", path);
+	else if (r == 0)
+		r = bv_error_set(&err, ENOENT, "%s names no VMM: the machine is not running", path);
+	if (r > 0)
+		r = census_open(&ev->census, (pid_t)pid, start, &err);
+	if (r >= 0)
+		r = census_start(&ev->census, CENSUS_INTERVAL_MS, &err);
+	if (r < 0) {
+		snprintf(ev->census_why, sizeof ev->census_why, "no census of the VMM's sockets: %s", err.msg);
+		census_free(&ev->census);
+		return;
+	}
+	ev->census_started = true;
+}
+
+void evidence_begin(struct evidence *ev, const struct evidence_opts *o)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->mark.fd = ev->mark.rot_fd = -1;
+	ev->tsi = o->version && o->version->known && !version_policy_defaults_virtio(o->version);
+	ev->denial_log = o->version && version_has_denial_log(o->version) && !ev->tsi;
+	begin_denials(ev, o);
+	begin_census(ev, o->data_dir);
+	snprintf(ev->data_dir, sizeof ev->data_dir, "%s", o->data_dir);
+}
+
+void evidence_end(struct evidence *ev)
+{
+	struct bv_error err = { 0 };
+	if (ev->census_started) {
+		int r = census_stop(&ev->census, &err);
+		if (r < 0)
+			snprintf(ev->census_why, sizeof ev->census_why, "the census failed: %s", err.msg);
+		else if (ev->census.overflowed)
+			snprintf(ev->census_why, sizeof ev->census_why, "the census hit its limits: some sockets went uncounted");
+		else if (ev->census.vmm_gone || ev->census.vmm_replaced)
+			snprintf(ev->census_why, sizeof ev->census_why, "the VMM %s during the run",
+				 ev->census.vmm_gone ? "exited" : "was replaced");
+		else
+			ev->census_ok = true;
+	}
+	if (ev->marked) {
+		if (denials_read_since(ev->data_dir, &ev->mark, &ev->set, &err) < 0)
+			snprintf(ev->denials_why, sizeof ev->denials_why, "the denial log cannot be read whole: %s", err.msg);
+		else if (ev->set.truncated)
+			snprintf(ev->denials_why, sizeof ev->denials_why, "the denial log held more refusals than are kept");
+		else
+			ev->denials_ok = true;
+	}
+}
+
+void evidence_free(struct evidence *ev)
+{
+	if (ev->marked)
+		denials_mark_release(&ev->mark);
+	denial_set_free(&ev->set);
+	census_free(&ev->census);
+	ev->marked = ev->census_started = false;
+}
+
+bool evidence_refused(const struct evidence *ev, const struct policy_dest *d)
+{
+	struct sockaddr_storage ss;
+	if (!ev->denials_ok || d->kind == PROBE_DNS_UDP || !dest_sockaddr(d, &ss))
+		return false;
+	enum denial_op op = tcp_kind(d->kind) ? DENIAL_CONNECT : DENIAL_SENDTO;
+	if (denials_has(&ev->set, op, (const struct sockaddr *)&ss))
+		return true;
+	/* A Linux guest's connect to ::ffff:a.b.c.d leaves as IPv4: the gateway logs a.b.c.d. */
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+	if (ss.ss_family != AF_INET6 || memcmp(&v6->sin6_addr, v4_mapped, 12) != 0)
+		return false;
+	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = v6->sin6_port };
+	memcpy(&v4.sin_addr, (const unsigned char *)&v6->sin6_addr + 12, 4);
+	return denials_has(&ev->set, op, (const struct sockaddr *)&v4);
+}
+
+bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d)
+{
+	struct sockaddr_storage ss;
+	if (!dest_sockaddr(d, &ss))
+		return false;
+	int proto = tcp_kind(d->kind) ? IPPROTO_TCP : IPPROTO_UDP;
+	bool via_loopback = (!ev->tsi && is_gateway(d->addr)) ||
+			    (ev->tsi && ss.ss_family == AF_INET &&
+			     ((const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr)[0] == 127);
+	for (size_t i = 0; i < census_count(&ev->census); i++) {
+		const struct census_entry *e = census_entry(&ev->census, i);
+		if (!census_entry_is_egress(e) || e->proto != proto)
+			continue;
+		if (remote_is(e, &ss) || (via_loopback && remote_is_loopback(e) && e->remote.port == d->port))
+			return true;
+	}
+	return false;
+}
+
+/* Is e's remote inside the allowlist, or a control's very address and port? */
+static bool explained(const struct census_entry *e, const struct policy *p, const struct bv_cidr_set *allowed)
+{
+	const unsigned char *a;
+	size_t n = remote_bytes(e, &a);
+	struct bv_cidr host = { .family = n == 4 ? AF_INET : AF_INET6, .prefix = n == 4 ? 32 : 128 };
+	memcpy(host.addr, a, n);
+	for (size_t i = 0; allowed && i < allowed->len; i++)
+		if (cidr_contains(&allowed->items[i], &host))
+			return true;
+	for (size_t i = 0; i < p->n_dests; i++) {
+		struct sockaddr_storage ss;
+		if (p->dests[i].control && dest_sockaddr(&p->dests[i], &ss) && remote_is(e, &ss))
+			return true;
+	}
+	return false;
+}
+
+static bool is_upstream(const struct census_entry *e, const char *upstream)
+{
+	struct policy_dest d = { .port = 53 };
+	struct sockaddr_storage ss;
+	snprintf(d.addr, sizeof d.addr, "%s", upstream ? upstream : "");
+	return upstream && dest_sockaddr(&d, &ss) && remote_is(e, &ss);
+}
+
+size_t evidence_leaks(const struct evidence *ev, const struct policy *p,
+		      const struct bv_cidr_set *allowed, const char *upstream, size_t *carveout,
+		      char *buf, size_t cap)
+{
+	size_t leaks = 0;
+	*carveout = 0;
+	for (size_t i = 0; i < census_count(&ev->census); i++) {
+		const struct census_entry *e = census_entry(&ev->census, i);
+		if (!census_entry_is_egress(e) || explained(e, p, allowed))
+			continue;
+		if (!ev->tsi && is_upstream(e, upstream)) {
+			(*carveout)++;
+			continue;
+		}
+		char line[160];
+		census_entry_format(e, line, sizeof line);
+		size_t used = strlen(buf);
+		if (used < cap)
+			snprintf(buf + used, cap - used, "%s%s", used ? "; " : "", line);
+		leaks++;
+	}
+	return leaks;
+}
+
+bool evidence_guest_local(const struct evidence *ev, const struct policy_dest *d)
+{
+	struct sockaddr_storage ss;
+	if (ev->tsi || !dest_sockaddr(d, &ss))
+		return false;
+	if (ss.ss_family == AF_INET)
+		return ((const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr)[0] == 127;
+	const unsigned char *a = (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+	static const unsigned char lo6[16] = { [15] = 1 };
+	return memcmp(a, lo6, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+}
+
+void evidence_words(const struct evidence *ev, const struct policy_dest *d, char *buf, size_t cap)
+{
+	const char *record = !ev->denial_log ? "none-kept" : !ev->denials_ok ? "unreadable"
+			     : evidence_refused(ev, d) ? "refused" : "no-refusal";
+	const char *census = evidence_census_saw(ev, d) ? "saw" : ev->census_ok ? "nothing" : "not-run";
+	snprintf(buf, cap, "record=%s census=%s", record, census);
+}

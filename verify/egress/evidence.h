@@ -1,0 +1,67 @@
+/* evidence.h - what lives outside the guest about one egress run on a smolvm bottle.
+ * The enforcement point's record of what it refused (egress-denials.log, denials.h) and a
+ * census of the VMM's own host sockets (census.h), taken around the probe, joined per
+ * destination; the guest's report only drives the traffic (docs/trust.md). */
+#ifndef BV_VERIFY_EGRESS_EVIDENCE_H
+#define BV_VERIFY_EGRESS_EVIDENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/cidr.h"
+#include "egress/census.h"
+#include "egress/denials.h"
+#include "egress/policy.h"
+#include "smolvm/version.h"
+
+struct evidence_opts {
+	const char *data_dir;             /* the machine's data dir: agent.pid, the denial log */
+	const struct bv_version *version; /* the bottle's smolvm (known or not) */
+};
+
+struct evidence {
+	bool tsi;        /* smolvm < 1.1.3: TSI, where guest 127.x is host 127.x */
+	bool denial_log; /* this smolvm's gateway records every refusal (>= 1.8.1, virtio-net) */
+	bool denials_ok; /* the record was marked before the run and read whole after it */
+	char denials_why[640];
+	bool census_ok;  /* the VMM named by agent.pid was followed for the whole run */
+	char census_why[640];
+	/* Private. */
+	bool marked, census_started;
+	char data_dir[4096];
+	struct denials_mark mark;
+	struct denial_set set;
+	struct census census;
+};
+
+/* Before the probe: mark the denial log (where the version keeps one) and start the
+ * census. Never fails the run: what could not be taken is recorded as the reason its
+ * evidence is missing, and the verdicts that needed it stay unproven. */
+void evidence_begin(struct evidence *ev, const struct evidence_opts *o);
+/* After the probe and the sinks: stop the census, read what was recorded since the mark. */
+void evidence_end(struct evidence *ev);
+void evidence_free(struct evidence *ev);
+
+/* The gateway recorded refusing d during the run (connect for TCP kinds, sendto for UDP). */
+bool evidence_refused(const struct evidence *ev, const struct policy_dest *d);
+/* A VMM socket went to d: its address and port, or host loopback at d's port when d is
+ * the gateway (virtio-net) or a 127.x address (TSI). */
+bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d);
+
+/* The VMM's egress sockets that no allowed destination explains: not in allowed (the
+ * bottle's allowlist), not a control of p, not the DNS upstream carve-out (upstream:53,
+ * counted in *carveout when the version has one). Each is appended to buf as evidence;
+ * returns how many. */
+size_t evidence_leaks(const struct evidence *ev, const struct policy *p,
+		      const struct bv_cidr_set *allowed, const char *upstream, size_t *carveout,
+		      char *buf, size_t cap);
+
+/* On virtio-net (>= 1.1.3) a guest's 127.x or ::1 is its own loopback: an honest probe of
+ * it never reaches the gateway, so it tests nothing of the bottle (host loopback is probed
+ * through the gateway address). Not on TSI, where it is the host's loopback. */
+bool evidence_guest_local(const struct evidence *ev, const struct policy_dest *d);
+
+/* "record=refused census=saw" style words for destination d's evidence line. */
+void evidence_words(const struct evidence *ev, const struct policy_dest *d, char *buf, size_t cap);
+
+#endif
