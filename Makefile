@@ -147,6 +147,7 @@ bench: all
 	BV_BUILD=$(abspath $(BUILD)) bench/egress-sweep.sh
 	BV_BUILD=$(abspath $(BUILD)) bench/db-rows.sh
 	BV_BUILD=$(abspath $(BUILD)) bench/launch-overhead.sh
+	BV_BUILD=$(abspath $(BUILD)) bench/all-vs-floor.sh
 
 # The unit tests and the db, launch, verify and sim lanes under valgrind --error-exitcode.
 valgrind: all $(TEST_BIN)
