@@ -66,7 +66,7 @@ static int parse_fail(struct bv_error *err, const char *text, const char *why)
 /* Dotted quad as Rust's Ipv4Addr reads it: exactly four decimal octets of 1-3 digits,
  * each <= 255, no leading zeros, nothing else. Not inet_pton: its leniency varies
  * across libcs and the rules must not. */
-static int parse_v4(const char *s, size_t len, unsigned char out[4])
+int cidr_parse_v4(const char *s, size_t len, unsigned char out[4])
 {
 	size_t i = 0;
 	for (int k = 0; k < 4; k++) {
@@ -128,7 +128,7 @@ int cidr_parse(const char *text, struct bv_cidr *out, struct bv_error *err)
 			return parse_fail(err, text, "not an IPv6 address");
 	} else {
 		c.family = AF_INET;
-		if (parse_v4(text, alen, c.addr) < 0)
+		if (cidr_parse_v4(text, alen, c.addr) < 0)
 			return parse_fail(err, text, "not an IPv4 address");
 	}
 	c.prefix = family_bits(c.family);

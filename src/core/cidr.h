@@ -24,6 +24,10 @@ struct bv_cidr {
  * IPv6 address ("::ffff:1.2.3.4/128") stays AF_INET6. Returns 0 or -EINVAL. */
 int cidr_parse(const char *text, struct bv_cidr *out, struct bv_error *err);
 
+/* A dotted quad of exactly len bytes as Rust's Ipv4Addr reads and prints it: four decimal
+ * octets of 1-3 digits, each <= 255, no leading zeros, nothing else. 0, or -1. */
+int cidr_parse_v4(const char *s, size_t len, unsigned char out[4]);
+
 /* True when bits beyond the prefix are set ("127.0.0.17/28"). */
 bool cidr_has_host_bits(const struct bv_cidr *c);
 

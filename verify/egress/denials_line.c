@@ -3,6 +3,8 @@
  * very text Rust's Display prints for it, the timestamp humantime's, nothing may follow. */
 #include "egress/denials.h"
 
+#include "core/cidr.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -109,23 +111,6 @@ static void format_v6(const unsigned char a[16], char out[INET6_ADDRSTRLEN])
 	}
 }
 
-/* Four decimal octets, no leading zeros: Ipv4Addr's Display, and nothing else. */
-static int parse_v4(const char *s, size_t len, unsigned char out[4])
-{
-	size_t i = 0;
-	for (int k = 0; k < 4; k++) {
-		if (k > 0 && (i >= len || s[i++] != '.'))
-			return -1;
-		size_t start = i;
-		unsigned v = 0;
-		while (i < len && i - start < 3 && is_digit(s[i]))
-			v = v * 10 + (unsigned)(s[i++] - '0');
-		if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
-			return -1;
-		out[k] = (unsigned char)v;
-	}
-	return i == len ? 0 : -1;
-}
 
 /* Only what Display can print reaches inet_pton (lower-case hex, ':' and '.'); the
  * result must then print back to the same bytes, so "0:0::1" or "::FFFF:1.2.3.4" fail. */
@@ -169,7 +154,7 @@ static int parse_dest(const char *p, size_t n, struct denial *x)
 		colon = close + 1;
 	} else {
 		colon = memchr(p, ':', n);
-		if (!colon || parse_v4(p, (size_t)(colon - p), x->addr) < 0)
+		if (!colon || cidr_parse_v4(p, (size_t)(colon - p), x->addr) < 0)
 			return -1;
 		x->family = AF_INET;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "egress/denials.h"
+#include "denials_test.h"
 
 #define TS "[2026-08-13T02:31:05Z]: "
 #define HEAD TS "egress policy denied "
@@ -32,27 +33,6 @@ static enum denial_line kind(const char *line)
 	return denial_parse_line(line, strlen(line), &d);
 }
 
-static struct sockaddr_storage sa_of(const char *ip, unsigned port)
-{
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
-	} else {
-		cr_assert_eq(inet_pton(AF_INET6, ip, &in6->sin6_addr), 1, "%s", ip);
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-	}
-	return ss;
-}
-
-static bool has(const struct denial_set *s, enum denial_op op, const char *ip, unsigned port)
-{
-	struct sockaddr_storage ss = sa_of(ip, port);
-	return denials_has(s, op, (const struct sockaddr *)&ss);
-}
 
 static void expect_dest(const char *line, const char *want)
 {
