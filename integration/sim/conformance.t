@@ -227,7 +227,7 @@ row "1.9.3: IPv6 as SocketAddr prints it: connect to [2001:db8::1]:443" \
 row "1.9.3: 'sendto IP:PORT' per dropped UDP datagram (v4 and v6)" \
 	'grep -Eqx "$TS sendto 198\.51\.100\.1:7" "$D/egress-denials.log" && grep -Eqx "$TS sendto \[2001:db8::1\]:7" "$D/egress-denials.log"'
 row "1.9.3: the gateway address is logged as asked (100.96.0.1), floor refusals are logged" \
-	'grep -Eqx "$TS connect to 100\.96\.0\.1:5555" "$D/egress-denials.log" && grep -Eqx "$TS sendto 100\.96\.0\.1:7" "$D/egress-denials.log" && grep -Eqx "$TS connect to 169\.254\.169\.254:80" "$D/egress-denials.log"'
+	'grep -Eqx "$TS connect to 100\.96\.0\.1:5555" "$D/egress-denials.log" && grep -Eqx "$TS sendto 100\.96\.0\.1:7" "$D/egress-denials.log" && grep -Eqx "$TS connect to 169\.254\.1\.1:80" "$D/egress-denials.log"'
 row "1.9.3: TCP/53 elsewhere is a denial; no line for UDP/53, TCP/53 to the gateway, or what was allowed" \
 	'grep -Eqx "$TS connect to 198\.51\.100\.53:53" "$D/egress-denials.log" && ! grep -Eq "sendto .*:53$|100\.96\.0\.1:53|192\.0\.2\.10" "$D/egress-denials.log" && [ "$(grep -c "" "$D/egress-denials.log")" = 8 ]'
 # --- the VMM's host sockets are the egress (tcp_relay.rs, udp_relay.rs: one host socket per flow)
