@@ -21,8 +21,11 @@ CAUGHT_JSON="$T/all.json" CAUGHT_ERR="$T/all.err"
 restart() {
 	smolvm machine stop --name "$1" >/dev/null 2>&1
 	env FAKE_SMOLVM_LEAK="$3" smolvm machine start --name "$1" >"$T/start.out" 2>&1 || cat "$T/start.out" >&2
+	ready "$1"
 	GUEST=$2
 }
+# ready NAME: smolvm's exec answers (the fake's agent is ready FAKE_SMOLVM_EXEC_READY_MS after start)
+ready() { wait_until smolvm machine exec --name "$1" -- true; }
 verify_all() { # NAME ADDR -> $T/all.json, $vrc
 	if [ "$GUEST" = honest ]; then lg=""; else lg=$GUEST; fi
 	FAKE_SMOLVM_GUEST=$lg "$BV" --format json all "$1" --expect "$2/32" --policy "$POLICY" \
@@ -38,6 +41,7 @@ refused() { # DESC: the last verifier run did not pass (exit 1 or 2)
 export FAKE_SMOLVM_VERSION=1.9.3
 smolvm machine create --name b --from "$T/agent.smolmachine" --net --allow-cidr 192.0.2.10/32 >/dev/null
 smolvm machine start --name b >/dev/null 2>&1
+ready b
 GUEST=honest
 verify_all b 192.0.2.10
 caught "1.9.3 confined, honest probe: all passes (exit 0)" 0 egress.control ok egress.denied.public ok
@@ -77,6 +81,7 @@ export FAKE_SMOLVM_VERSION=0.8.0
 smolvm machine create old --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
 "$BL" enforce old --allow 127.0.0.16/32 >/dev/null 2>&1
 smolvm machine start --name old >/dev/null 2>&1
+ready old
 GUEST=honest
 verify_all old 127.0.0.16
 caught "0.8.0 confined, honest probe: the control is seen, the denials are unproven (exit 2)" 2 \
