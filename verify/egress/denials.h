@@ -1,5 +1,5 @@
 /* denials.h - smolvm's own record of the egress its gateway refused: egress-denials.log.
- * The one witness of DENIED that lives outside the guest (DESIGN.md): a mark at the start
+ * The one witness of DENIED that lives outside the guest (docs/trust.md): a mark at the start
  * of a run, then every connect/sendto refusal appended since, read strictly and bounded. */
 #ifndef BV_VERIFY_EGRESS_DENIALS_H
 #define BV_VERIFY_EGRESS_DENIALS_H

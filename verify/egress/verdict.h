@@ -1,6 +1,6 @@
 /* verdict.h - evidence, not claims: join what the guest reported with what the host's
- * sinks saw. A nonce at a sink makes a destination OPEN whatever the guest said; a
- * refusal or a silence counts only when no sink saw anything (DESIGN.md). */
+ * sinks saw. A nonce at a sink makes a destination OPEN whatever the guest said. On a
+ * smolvm bottle only the gateway's record denies and the census opens (docs/trust.md). */
 #ifndef BV_VERIFY_EGRESS_VERDICT_H
 #define BV_VERIFY_EGRESS_VERDICT_H
 

@@ -1,4 +1,4 @@
-/* The verdict table of DESIGN.md, one row per test, and the control rule. */
+/* The verdict table of docs/trust.md, one row per test, and the control rule. */
 #include <criterion/criterion.h>
 
 #include "egress/verdict.h"
