@@ -31,7 +31,7 @@ TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 vpath test_%.c $(TEST_DIRS)
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize valgrind faults bench clean
+.PHONY: all deps check unit prove-tests demo fuzz fuzz-smoke sanitize valgrind faults bench soak clean
 
 all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
@@ -148,6 +148,10 @@ bench: all
 	BV_BUILD=$(abspath $(BUILD)) bench/db-rows.sh
 	BV_BUILD=$(abspath $(BUILD)) bench/launch-overhead.sh
 	BV_BUILD=$(abspath $(BUILD)) bench/all-vs-floor.sh
+
+# A long soak, not part of check: the confined sim bottle passes every time (RUNS, VERSIONS).
+soak: all
+	BV_BUILD=$(abspath $(BUILD)) VERSIONS="$${VERSIONS:-0.8.0 1.9.3}" bench/confined-soak.sh
 
 # The unit tests and the db, launch, verify and sim lanes under valgrind --error-exitcode.
 valgrind: all $(TEST_BIN)

@@ -30,7 +30,10 @@ verify
 is "confined bottle over smolvm exec: control OPEN" egress.control ok
 is "confined bottle, no gateway record: the guest's refusals are unproven" egress.denied.public inconclusive
 [ $rc = 2 ] && ok "no outside evidence of the denials: exit 2, never 0" || not_ok "no outside evidence of the denials: exit 2, never 0" "rc=$rc"
-[ -x "$T/vms/bottle/tmp/bottle-probe" ] && ok "the probe was copied in with machine cp" || not_ok "the probe was copied in with machine cp"
+# The control was reached, so the probe ran from its per-run copy; --remove took both copies.
+left=$(ls "$T/vms/bottle/tmp" 2>/dev/null | grep -c '^bottle-probe')
+[ -d "$T/vms/bottle/tmp" ] && [ "$left" = 0 ] && ok "the probe ran from its machine cp copy and removed it and the plan (--remove)" ||
+	not_ok "the probe ran from its machine cp copy and removed it and the plan (--remove)" "$(ls -la "$T/vms/bottle/tmp" 2>&1)"
 
 open_all
 verify

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/clock.h"
 
 extern char **environ;
 
@@ -150,28 +151,26 @@ static int capture_read(struct capture *c, size_t max)
 	return 0;
 }
 
-static long now_ms(void)
+/* Read both pipes until they close or the deadline passes, asking w (when given) every
+ * w->every_ms whether to stop early. Returns 1 on timeout, 2 when w said stop. */
+static int capture_all(struct capture *c, size_t max, int timeout_ms, const struct spawn_watch *w)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* Read both pipes until they close or the deadline passes. Returns 1 on timeout. */
-static int capture_all(struct capture *c, size_t max, int timeout_ms)
-{
-	long deadline = now_ms() + timeout_ms;
+	long deadline = bv_now_ms() + timeout_ms;
 	while (c[0].fd >= 0 || c[1].fd >= 0) {
 		struct pollfd p[2] = { { c[0].fd, POLLIN, 0 }, { c[1].fd, POLLIN, 0 } };
-		long left = deadline - now_ms();
+		long left = deadline - bv_now_ms();
 		if (left <= 0)
 			return 1;
+		if (w && w->every_ms > 0 && left > w->every_ms)
+			left = w->every_ms;
 		int n = poll(p, 2, (int)left);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < 2 && n > 0; i++)
 			if (c[i].fd >= 0 && p[i].revents && capture_read(&c[i], max) < 0)
 				return -EIO;
+		if (w && w->stop(w->ctx))
+			return 2;
 	}
 	return 0;
 }
@@ -218,6 +217,12 @@ static int spawn_pipes(int out[2], int errp[2])
 int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spawn_result *res,
 		  struct bv_error *err)
 {
+	return spawn_capture_watch(argv, timeout_ms, max_out, NULL, res, err);
+}
+
+int spawn_capture_watch(char *const argv[], int timeout_ms, size_t max_out, const struct spawn_watch *w,
+			struct spawn_result *res, struct bv_error *err)
+{
 	int out[2], errp[2];
 	posix_spawn_file_actions_t fa;
 	memset(res, 0, sizeof *res);
@@ -248,15 +253,16 @@ int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spa
 		spawn_result_free(res);
 		return bv_error_errno(err, r, "spawn %s", argv[0]);
 	}
-	int timed_out = capture_all(c, max_out, timeout_ms);
+	int ended = capture_all(c, max_out, timeout_ms, w);
 	for (int i = 0; i < 2; i++)
 		if (c[i].fd >= 0)
 			close(c[i].fd);
 	res->out_len = c[0].len;
 	res->errout_len = c[1].len;
 	res->truncated = c[0].truncated || c[1].truncated;
-	res->timed_out = timed_out == 1;
-	r = wait_child(pid, timed_out != 0, res);
+	res->timed_out = ended == 1;
+	res->stopped = ended == 2;
+	r = wait_child(pid, ended != 0, res);
 	if (r < 0) {
 		spawn_result_free(res);
 		return bv_error_errno(err, -r, "wait for %s", argv[0]);

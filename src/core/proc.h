@@ -31,6 +31,7 @@ struct spawn_result {
 	bool exited;     /* exited normally (else killed by a signal) */
 	int status;      /* exit status, or the signal number */
 	bool timed_out;  /* we killed it at the deadline */
+	bool stopped;    /* we killed it because the watch said stop (spawn_capture_watch) */
 	char *out;       /* stdout, NUL-terminated, malloc'd */
 	size_t out_len;
 	char *errout;    /* stderr, likewise */
@@ -43,6 +44,17 @@ struct spawn_result {
  * found; otherwise 0 and res filled, whatever the child's status. */
 int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spawn_result *res,
 		  struct bv_error *err);
+/* spawn_capture, asking w->stop(w->ctx) at least every w->every_ms while the child runs
+ * (and after each read): when it says true the child is killed (SIGKILL) and res->stopped
+ * set. For a caller that can tell, from evidence of its own, that it needs no more of the
+ * child's work. w NULL: spawn_capture. */
+struct spawn_watch {
+	bool (*stop)(void *ctx);
+	void *ctx;
+	int every_ms;
+};
+int spawn_capture_watch(char *const argv[], int timeout_ms, size_t max_out, const struct spawn_watch *w,
+			struct spawn_result *res, struct bv_error *err);
 void spawn_result_free(struct spawn_result *res);
 
 /* posix_spawnp(argv) with stdout and stderr inherited (the caller's own), stdin from

@@ -48,16 +48,11 @@ static void printable(char *s)
 			*s = '?';
 }
 
-int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_error *err)
+static int ask_version(const char *path, struct bv_version *v, char **raw, struct bv_error *err)
 {
-	_cleanup_free_ char *path = NULL;
 	struct spawn_result res;
-	memset(v, 0, sizeof *v);
-	int r = smolvm_find(bin, &path, err);
-	if (r < 0)
-		return r;
-	char *argv[] = { path, (char *)"--version", NULL };
-	r = spawn_capture(argv, 5000, 4096, &res, err);
+	char *argv[] = { (char *)path, (char *)"--version", NULL };
+	int r = spawn_capture(argv, 5000, 4096, &res, err);
 	if (r < 0)
 		return r;
 	char *nl = strchr(res.out, '\n');
@@ -65,8 +60,7 @@ int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_
 		*nl = '\0';
 	printable(res.out);
 	printable(res.errout);
-	if (raw)
-		*raw = strdup(res.out);
+	*raw = strdup(res.out);
 	if (res.timed_out)
 		r = bv_error_set(err, ETIMEDOUT, "%s --version did not answer within 5 s", path);
 	else if (!res.exited || res.status != 0)
@@ -76,6 +70,61 @@ int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_
 		bv_error_wrap(err, "%s --version printed \"%.80s\"", path, res.out);
 	spawn_result_free(&res);
 	return r;
+}
+
+/* One `smolvm --version` per binary per process: preflight, the DB audit and the egress
+ * run each need the version, and every answer costs a process start. Keyed by the
+ * binary's identity, so a binary replaced meanwhile is asked again. */
+static struct version_memo {
+	bool set;
+	char path[4096];
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	int rc;
+	struct bv_version v;
+	char *raw;
+	struct bv_error err;
+} memo;
+
+static bool memo_matches(const char *path, const struct stat *st)
+{
+	return memo.set && strcmp(memo.path, path) == 0 && memo.dev == st->st_dev && memo.ino == st->st_ino &&
+	       memo.size == st->st_size && memo.mtime.tv_sec == st->st_mtim.tv_sec &&
+	       memo.mtime.tv_nsec == st->st_mtim.tv_nsec && memo.ctime.tv_sec == st->st_ctim.tv_sec &&
+	       memo.ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+	memset(v, 0, sizeof *v);
+	int r = smolvm_find(bin, &path, err);
+	if (r < 0)
+		return r;
+	if (strlen(path) >= sizeof memo.path)
+		return bv_error_set(err, ENAMETOOLONG, "%s: path too long", path);
+	if (stat(path, &st) < 0)
+		return bv_error_errno(err, errno, "%s", path);
+	if (!memo_matches(path, &st)) {
+		free(memo.raw);
+		memset(&memo, 0, sizeof memo);
+		memo.rc = ask_version(path, &memo.v, &memo.raw, &memo.err);
+		if (memo.rc == -ENOMEM)
+			return bv_error_set(err, ENOMEM, "out of memory");
+		snprintf(memo.path, sizeof memo.path, "%s", path);
+		memo.dev = st.st_dev, memo.ino = st.st_ino, memo.size = st.st_size;
+		memo.mtime = st.st_mtim, memo.ctime = st.st_ctim;
+		memo.set = true;
+	}
+	*v = memo.v;
+	if (memo.rc < 0)
+		*err = memo.err;
+	if (raw && !(*raw = strdup(memo.raw ? memo.raw : "")))
+		return bv_error_set(err, ENOMEM, "out of memory");
+	return memo.rc;
 }
 
 int smolvm_step(const char *const argv[], int timeout_ms, int *status, struct bv_error *err)

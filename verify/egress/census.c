@@ -27,19 +27,13 @@
 #include "core/cleanup.h"
 #include "core/proc.h"
 #include "egress/census_diag.h"
+#include "core/clock.h"
 
 #define NLBUF_SIZE (64 * 1024)
 #define NL_TIMEOUT_S 2
 #define ENTRY_LIMIT_MAX (1u << 24) /* keeps the index's size arithmetic far from overflow */
 
 enum vmm_fate { VMM_SAME, VMM_GONE, VMM_REPLACED };
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Is c->pid still the process c->start_time names? -errno only when /proc says nothing. */
 static int vmm_fate(const struct census *c, enum vmm_fate *fate, struct bv_error *err)
@@ -408,7 +402,7 @@ int census_sample(struct census *c, long now_ms, struct bv_error *err)
 static void sampler_pass(struct census *c)
 {
 	struct bv_error e = { 0 };
-	int r = census_sample(c, mono_ms() - c->started_ms, &e);
+	int r = census_sample(c, bv_now_ms() - c->started_ms, &e);
 	if (r == 0)
 		return;
 	pthread_mutex_lock(&c->lock);
@@ -472,7 +466,7 @@ int census_start(struct census *c, int interval_ms, struct bv_error *err)
 	c->stop = false;
 	c->thread_rc = 0;
 	bv_error_clear(&c->thread_err);
-	c->started_ms = mono_ms();
+	c->started_ms = bv_now_ms();
 	/* Signals stay with the caller's threads: the sampler starts with all blocked. */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -520,6 +514,18 @@ size_t census_count(const struct census *c)
 const struct census_entry *census_entry(const struct census *c, size_t i)
 {
 	return i < c->count ? &c->entries[i] : NULL;
+}
+
+bool census_any(struct census *c, bool (*match)(const struct census_entry *e, const void *key), const void *key)
+{
+	bool found = false;
+	if (!c->is_open)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->count && !found; i++)
+		found = match(&c->entries[i], key);
+	pthread_mutex_unlock(&c->lock);
+	return found;
 }
 
 static bool endpoint_set(const struct census_endpoint *ep)

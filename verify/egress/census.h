@@ -104,6 +104,10 @@ size_t census_count(const struct census *c);
 /* The i-th entry in order of first sight; NULL past the end. */
 const struct census_entry *census_entry(const struct census *c, size_t i);
 
+/* While a sampler runs too (it takes the census's lock): does any entry so far satisfy
+ * match(e, key)? false for a census that is not open. */
+bool census_any(struct census *c, bool (*match)(const struct census_entry *e, const void *key),
+		const void *key);
 /* A socket with a remote endpoint: it carried (or tried to carry: SYN-SENT counts) a flow
  * off the host. TCP in any state but LISTEN, or UDP, with a remote port. Accepted
  * connections on a VMM listener count too (fail closed: the listener says why). */

@@ -163,17 +163,18 @@ void evidence_free(struct evidence *ev)
 	if (ev->marked)
 		denials_mark_release(&ev->mark);
 	denial_set_free(&ev->set);
+	denial_set_free(&ev->live);
 	census_free(&ev->census);
 	ev->marked = ev->census_started = false;
 }
 
-bool evidence_refused(const struct evidence *ev, const struct policy_dest *d)
+static bool refused_in(const struct denial_set *set, const struct policy_dest *d)
 {
 	struct sockaddr_storage ss;
-	if (!ev->denials_ok || d->kind == PROBE_DNS_UDP || !dest_sockaddr(d, &ss))
+	if (d->kind == PROBE_DNS_UDP || !dest_sockaddr(d, &ss))
 		return false;
 	enum denial_op op = tcp_kind(d->kind) ? DENIAL_CONNECT : DENIAL_SENDTO;
-	if (denials_has(&ev->set, op, (const struct sockaddr *)&ss))
+	if (denials_has(set, op, (const struct sockaddr *)&ss))
 		return true;
 	/* A Linux guest's connect to ::ffff:a.b.c.d leaves as IPv4: the gateway logs a.b.c.d. */
 	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
@@ -181,26 +182,82 @@ bool evidence_refused(const struct evidence *ev, const struct policy_dest *d)
 		return false;
 	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = v6->sin6_port };
 	memcpy(&v4.sin_addr, (const unsigned char *)&v6->sin6_addr + 12, 4);
-	return denials_has(&ev->set, op, (const struct sockaddr *)&v4);
+	return denials_has(set, op, (const struct sockaddr *)&v4);
+}
+
+bool evidence_refused(const struct evidence *ev, const struct policy_dest *d)
+{
+	return ev->denials_ok && refused_in(&ev->set, d);
+}
+
+void evidence_peek(struct evidence *ev)
+{
+	struct bv_error err = { 0 };
+	struct denial_set live = { 0 };
+	if (!ev->marked || ev->peek_off)
+		return;
+	int r = denials_read_since(ev->data_dir, &ev->mark, &live, &err);
+	/* A record that grows fast (a guest can make it: every refusal is a line) is read
+	 * once, at the end; until then nothing is decided early from it. */
+	bool big = live.n_denials + live.n_ignored + live.n_malformed > EVIDENCE_PEEK_MAX_LINES;
+	if (r == 0 && !live.truncated && !big) {
+		denial_set_free(&ev->live);
+		ev->live = live;
+		ev->live_ok = true;
+		return;
+	}
+	denial_set_free(&live);
+	ev->peek_off = big;
+}
+
+bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d)
+{
+	return ev->live_ok && refused_in(&ev->live, d);
+}
+
+/* Which VMM socket would carry d: its address and port, or host loopback at d's port. */
+struct dest_match {
+	struct sockaddr_storage ss;
+	int proto;
+	bool via_loopback;
+	unsigned port;
+};
+
+static bool dest_match_of(const struct evidence *ev, const struct policy_dest *d, struct dest_match *m)
+{
+	if (!dest_sockaddr(d, &m->ss))
+		return false;
+	m->proto = tcp_kind(d->kind) ? IPPROTO_TCP : IPPROTO_UDP;
+	m->port = d->port;
+	m->via_loopback = (!ev->tsi && is_gateway(d->addr)) ||
+			  (ev->tsi && m->ss.ss_family == AF_INET &&
+			   ((const unsigned char *)&((struct sockaddr_in *)&m->ss)->sin_addr)[0] == 127);
+	return true;
+}
+
+static bool entry_carries(const struct census_entry *e, const void *key)
+{
+	const struct dest_match *m = key;
+	if (!census_entry_is_egress(e) || e->proto != m->proto)
+		return false;
+	return remote_is(e, &m->ss) || (m->via_loopback && remote_is_loopback(e) && e->remote.port == m->port);
 }
 
 bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d)
 {
-	struct sockaddr_storage ss;
-	if (!dest_sockaddr(d, &ss))
+	struct dest_match m;
+	if (!dest_match_of(ev, d, &m))
 		return false;
-	int proto = tcp_kind(d->kind) ? IPPROTO_TCP : IPPROTO_UDP;
-	bool via_loopback = (!ev->tsi && is_gateway(d->addr)) ||
-			    (ev->tsi && ss.ss_family == AF_INET &&
-			     ((const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr)[0] == 127);
-	for (size_t i = 0; i < census_count(&ev->census); i++) {
-		const struct census_entry *e = census_entry(&ev->census, i);
-		if (!census_entry_is_egress(e) || e->proto != proto)
-			continue;
-		if (remote_is(e, &ss) || (via_loopback && remote_is_loopback(e) && e->remote.port == d->port))
+	for (size_t i = 0; i < census_count(&ev->census); i++)
+		if (entry_carries(census_entry(&ev->census, i), &m))
 			return true;
-	}
 	return false;
+}
+
+bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d)
+{
+	struct dest_match m;
+	return ev->census_started && dest_match_of(ev, d, &m) && census_any(&ev->census, entry_carries, &m);
 }
 
 /* Is e's remote inside the allowlist, or a control's very address and port? */

@@ -31,6 +31,8 @@ struct evidence {
 	char data_dir[4096];
 	struct denials_mark mark;
 	struct denial_set set;
+	struct denial_set live; /* evidence_peek's latest reading */
+	bool live_ok, peek_off;
 	struct census census;
 };
 
@@ -44,6 +46,16 @@ void evidence_free(struct evidence *ev);
 
 /* The gateway recorded refusing d during the run (connect for TCP kinds, sendto for UDP). */
 bool evidence_refused(const struct evidence *ev, const struct policy_dest *d);
+
+/* While the probe runs: read the record again since the mark (what evidence_end reads is
+ * the one that judges). Past EVIDENCE_PEEK_MAX_LINES lines it stops reading for the rest
+ * of the run. */
+#define EVIDENCE_PEEK_MAX_LINES 20000
+void evidence_peek(struct evidence *ev);
+/* evidence_refused on the latest evidence_peek, and evidence_census_saw while the census
+ * still runs: the run may end without waiting for d. */
+bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d);
+bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d);
 /* A VMM socket went to d: its address and port, or host loopback at d's port when d is
  * the gateway (virtio-net) or a 127.x address (TSI). */
 bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d);

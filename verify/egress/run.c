@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "egress/confine.h"
 #include "egress/probe_report.h"
 #include "egress/sink.h"
@@ -106,24 +107,63 @@ void egress_new_run_id(char run[PLAN_RUN_MAX + 1])
 		 (int)(getpid() % 100000));
 }
 
-/* Run the probe and read its report; any failure leaves report_ok false (inconclusive). */
+/* Has destination i its outside evidence already (so the run need not wait for it)? A
+ * nonce at a sink, a VMM socket to it, the gateway's record of refusing it, or (virtio-net)
+ * the guest's own loopback, which the bottle's points leave out. An accepted DNS-over-UDP
+ * gap at a gateway that answers every UDP/53 needs none: open or unproven, its point is
+ * the same TODO. http and git never: their points read the probe's conversation too. */
+static bool decided_early(struct egress_run *e, size_t i)
+{
+	const struct policy_dest *d = &e->p->dests[i];
+	if (d->kind == PROBE_HTTP || d->kind == PROBE_GIT)
+		return false;
+	if (d->kind == PROBE_DNS_UDP && d->accept_gap && !d->control && e->udp53_answered)
+		return true;
+	return egress_sink_saw(e, i) || evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d) ||
+	       evidence_census_saw_so_far(&e->ev, d);
+}
+
+/* The transport's watch: true once every destination is decided (the run ends there). */
+static bool evidence_is_in(void *ctx)
+{
+	struct egress_run *e = ctx;
+	if (sinks_peek(e->sinks) < 0)
+		return false;
+	evidence_peek(&e->ev);
+	for (size_t i = 0; i < e->p->n_dests; i++)
+		if (!decided_early(e, i))
+			return false;
+	return true;
+}
+
+/* Run the probe and read its report; any failure leaves report_ok false. On a smolvm
+ * bottle the run ends as soon as the outside evidence is in (ended_early): the deadline
+ * bounds only what is still undecided. */
 static void probe_and_read(struct egress_run *e, const struct transport *t, const char *pt, size_t len)
 {
 	struct spawn_result res;
 	struct bv_error err = { 0 };
+	struct spawn_watch w = { .stop = evidence_is_in, .ctx = e, .every_ms = EGRESS_WATCH_MS };
+	long t0 = bv_now_ms();
 	e->report_ok = false;
-	if (transport_run_probe(t, pt, len, (int)e->p->deadline_ms + 5000, &res, &err) < 0) {
+	if (transport_run_probe(t, pt, len, (int)e->p->deadline_ms + 5000, e->outside ? &w : NULL, &res, &err) < 0) {
 		snprintf(e->report_err, sizeof e->report_err, "%s", err.msg);
 		return;
 	}
-	if (res.timed_out || !res.exited || res.status != 0)
+	if (res.stopped) {
+		e->ended_early = true;
+		snprintf(e->report_err, sizeof e->report_err,
+			 "not waited for: every destination had its outside evidence %ld ms into the run",
+			 bv_now_ms() - t0);
+	} else if (res.timed_out || !res.exited || res.status != 0) {
 		snprintf(e->report_err, sizeof e->report_err,
 			 "the probe did not complete (%s %d%s): %.200s", res.exited ? "exit" : "signal",
 			 res.status, res.timed_out ? ", killed at the deadline" : "", res.errout);
-	else if (probe_report_parse_confined(res.out, res.out_len, &e->plan, e->results, &err) < 0)
+	} else if (probe_report_parse_confined(res.out, res.out_len, &e->plan, e->results, &err) < 0) {
 		snprintf(e->report_err, sizeof e->report_err, "%s", err.msg);
-	else
+	} else {
 		e->report_ok = true;
+	}
 	spawn_result_free(&res);
 }
 
@@ -145,7 +185,8 @@ static void judge(struct egress_run *e)
 			.census_saw = e->outside && evidence_census_saw(&e->ev, &e->p->dests[i]),
 			.refused = e->outside && evidence_refused(&e->ev, &e->p->dests[i]),
 		};
-		e->v[i] = verdict_of(&in);
+		/* A sink log we could not read could hide an escape: nothing is judged. */
+		e->v[i] = e->sinks ? verdict_of(&in) : VERDICT_INCONCLUSIVE;
 		if (allowed)
 			allowed[i] = e->p->dests[i].control;
 	}
@@ -180,7 +221,7 @@ void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_
 	const struct probe_result *r = e->report_ok ? &e->results[i] : NULL;
 	snprintf(buf + n, cap - n, "%s%s %s port %u: %s errno=%d %lluus sink=%s verdict=%s",
 		 n ? "; " : "", probe_kind_name(d->kind), d->addr, d->port,
-		 r ? probe_outcome_name(r->outcome) : "no valid report", r ? r->err : 0,
+		 r ? probe_outcome_name(r->outcome) : e->ended_early ? "not waited for" : "no valid report", r ? r->err : 0,
 		 r ? r->us : 0ULL, egress_sink_saw(e, i) ? "saw-nonce" : "nothing",
 		 verdict_name(e->v[i]));
 	if (e->outside) {
@@ -269,8 +310,9 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 			evidence_begin(&e->ev, &eo);
 		}
 		probe_and_read(e, t, pt, len);
-		/* What a proxy or gate forwards after answering the guest still counts. */
-		usleep(EGRESS_SETTLE_MS * 1000);
+		/* What a proxy or gate forwards after answering the guest still counts; after an
+		 * early end every destination is decided, and the tail is the census's last look. */
+		usleep((e->ended_early ? EGRESS_TAIL_MS : EGRESS_SETTLE_MS) * 1000);
 		if (e->outside)
 			evidence_end(&e->ev);
 		struct bv_error serr = { 0 };

@@ -26,6 +26,9 @@ struct egress_run {
 	struct plan plan;
 	struct probe_result *results; /* valid when report_ok */
 	bool report_ok;
+	/* The run ended once every destination had its outside evidence (smolvm): the probe's
+	 * report was not waited for, report_err says when. */
+	bool ended_early;
 	char report_err[BV_ERROR_MSG_MAX];
 	enum verdict *v; /* per destination; every one INCONCLUSIVE when no control is OPEN */
 	struct sink_set *sinks;
@@ -50,6 +53,11 @@ void egress_new_run_id(char run[PLAN_RUN_MAX + 1]);
 void egress_run_set_after(void (*fn)(void));
 /* How long the sinks keep listening after the probe has reported. */
 #define EGRESS_SETTLE_MS 300
+/* After an early end: a few more census passes (CENSUS_INTERVAL_MS) for the flows the
+ * probe opened last. */
+#define EGRESS_TAIL_MS 60
+/* How often a smolvm run asks whether the outside evidence is all in. */
+#define EGRESS_WATCH_MS 10
 
 /* Did any sink log destination i's nonce or its token (a leak is a leak wherever it lands)? */
 bool egress_sink_saw(const struct egress_run *e, size_t i);

@@ -31,7 +31,7 @@ struct sink_set {
 	int stop_w;    /* closing it tells the child to exit */
 	int log_fd;    /* memfd the child appends "ID\n" lines to */
 	char run[PLAN_RUN_MAX + 1];
-	char *seen;    /* log contents after stop */
+	char *seen;    /* log contents: so far (sinks_peek), or all of it after stop */
 	size_t seen_len;
 };
 
@@ -457,12 +457,38 @@ int sinks_stop(struct sink_set *s, struct bv_error *err)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return bv_error_set(err, EIO, "the sink process failed (status %d): its log cannot be trusted", st);
 	off_t size = lseek(s->log_fd, 0, SEEK_END);
+	free(s->seen);
+	s->seen = NULL;
+	s->seen_len = 0;
 	if (size < 0 || size > (1 << 24) || !(s->seen = malloc((size_t)size + 1)))
 		return bv_error_set(err, EIO, "cannot read the sink log");
 	if (pread(s->log_fd, s->seen, (size_t)size, 0) != size)
 		return bv_error_set(err, EIO, "short read of the sink log");
 	s->seen[size] = '\0';
 	s->seen_len = (size_t)size;
+	return 0;
+}
+
+int sinks_peek(struct sink_set *s)
+{
+	off_t size = s->child > 0 ? lseek(s->log_fd, 0, SEEK_END) : -1;
+	if (size < 0 || size > (1 << 24))
+		return -EIO;
+	char *buf = malloc((size_t)size + 1);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = pread(s->log_fd, buf, (size_t)size, 0);
+	if (n < 0) {
+		free(buf);
+		return -EIO;
+	}
+	/* Only whole lines: the child may be half-way through one. */
+	while (n > 0 && buf[n - 1] != '\n')
+		n--;
+	buf[n] = '\0';
+	free(s->seen);
+	s->seen = buf;
+	s->seen_len = (size_t)n;
 	return 0;
 }
 

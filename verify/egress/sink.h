@@ -39,6 +39,10 @@ const struct sockaddr_storage *sinks_addr(const struct sink_set *s, size_t i);
 /* Stop the child and collect its log. Must be called before sinks_saw. */
 int sinks_stop(struct sink_set *s, struct bv_error *err);
 
+/* While they serve: what the sinks have logged so far (whole lines), for sinks_saw and
+ * sinks_saw_token to answer early. Monotonic: a later peek or sinks_stop only adds. 0 or
+ * -errno (then nothing changed). */
+int sinks_peek(struct sink_set *s);
 /* Did any sink log the nonce of probe id? */
 bool sinks_saw(const struct sink_set *s, const char *id);
 

@@ -1,5 +1,6 @@
 /* sinklock.c - see sinklock.h */
 #include "egress/sinklock.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -33,13 +34,6 @@ static int lock_path(char *buf, size_t cap, struct bv_error *err)
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int sinklock_take(int timeout_ms, struct bv_error *err)
 {
 	char path[4096];
@@ -49,7 +43,7 @@ int sinklock_take(int timeout_ms, struct bv_error *err)
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return bv_error_errno(err, errno, "sink lock %s", path);
-	long end = now_ms() + timeout_ms;
+	long end = bv_now_ms() + timeout_ms;
 	bool said = false;
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -57,7 +51,7 @@ int sinklock_take(int timeout_ms, struct bv_error *err)
 			close(fd);
 			return bv_error_errno(err, e, "sink lock %s", path);
 		}
-		if (now_ms() >= end) {
+		if (bv_now_ms() >= end) {
 			close(fd);
 			return bv_error_set(err, ETIMEDOUT, "another bottle-verify held the sinks (%s) for over %d ms", path, timeout_ms);
 		}

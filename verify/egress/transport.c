@@ -16,15 +16,9 @@
 #include <unistd.h>
 
 #include "smolvm/cli.h"
+#include "core/clock.h"
 
 #define OUT_MAX (1u << 20)
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 extern char **environ;
 
@@ -73,11 +67,11 @@ static int drain(int fd, char *buf, size_t *len, size_t cap)
 
 static int collect(int out_r, int err_r, struct spawn_result *res, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = bv_now_ms() + timeout_ms;
 	int open_fds = 2;
 	struct pollfd p[2] = { { out_r, POLLIN, 0 }, { err_r, POLLIN, 0 } };
 	while (open_fds > 0) {
-		long left = deadline - now_ms();
+		long left = deadline - bv_now_ms();
 		if (left <= 0)
 			return 1;
 		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
@@ -132,8 +126,11 @@ static int run_netns(const struct transport *t, const char *plan, size_t plan_le
 	return 0;
 }
 
-#define GUEST_PROBE "/tmp/bottle-probe"
-#define GUEST_PLAN "/tmp/bottle-probe.plan"
+/* The guest's copies are named per run (/tmp/bottle-probe.XXXXXX and .plan): a probe
+ * still running from an earlier run that ended early (a killed `machine exec` need not end
+ * the guest's process) cannot make the next copy fail on a busy file. bottle-probe
+ * --remove deletes both once it has read the plan. */
+#define GUEST_PREFIX "/tmp/bottle-probe"
 #define SMOLVM_STEP_MS 60000
 
 /* smolvm's `machine cp` lands a file 0644 unless --mode is given, which exists only from
@@ -156,10 +153,10 @@ static int copy_in(const struct transport *t, const char *src, const char *dst, 
 	return smolvm_step(mode ? moded : plain, SMOLVM_STEP_MS, &st, err);
 }
 
-static int run_smolvm(const struct transport *t, const char *plan, size_t plan_len,
-		      int timeout_ms, struct spawn_result *res, struct bv_error *err)
+static int run_smolvm(const struct transport *t, const char *plan, size_t plan_len, int timeout_ms,
+		      const struct spawn_watch *w, struct spawn_result *res, struct bv_error *err)
 {
-	char tmpl[] = "/tmp/bv-plan.XXXXXX", ok[8];
+	char tmpl[] = "/tmp/bv-plan.XXXXXX", ok[8], probe[64], gplan[80];
 	int fd = mkstemp(tmpl);
 	if (fd < 0)
 		return bv_error_errno(err, errno, "plan file");
@@ -167,19 +164,22 @@ static int run_smolvm(const struct transport *t, const char *plan, size_t plan_l
 	close(fd);
 	bool mode = cp_with_mode(t);
 	snprintf(ok, sizeof ok, "%d", TRANSPORT_OK_EXIT);
+	/* mkstemp's six letters name this run's copies in the guest too */
+	snprintf(probe, sizeof probe, "%s.%s", GUEST_PREFIX, tmpl + sizeof "/tmp/bv-plan." - 1);
+	snprintf(gplan, sizeof gplan, "%s.plan", probe);
 	char *direct[] = { (char *)t->smolvm, "machine", "exec", "--name", (char *)t->machine, "--",
-			   GUEST_PROBE, "--ok-exit", ok, GUEST_PLAN, NULL };
+			   probe, "--ok-exit", ok, "--remove", gplan, NULL };
 	char *via_sh[] = { (char *)t->smolvm, "machine", "exec", "--name", (char *)t->machine, "--",
 			   "/bin/sh", "-c", "chmod 700 \"$0\" && exec \"$0\" \"$@\"",
-			   GUEST_PROBE, "--ok-exit", ok, GUEST_PLAN, NULL };
+			   probe, "--ok-exit", ok, "--remove", gplan, NULL };
 	int rc = wrote ? 0 : bv_error_errno(err, errno, "write the plan file");
 	if (rc == 0)
-		rc = copy_in(t, t->probe, GUEST_PROBE, mode, err);
+		rc = copy_in(t, t->probe, probe, mode, err);
 	if (rc == 0)
-		rc = copy_in(t, tmpl, GUEST_PLAN, false, err);
+		rc = copy_in(t, tmpl, gplan, false, err);
 	unlink(tmpl);
 	if (rc == 0)
-		rc = spawn_capture(mode ? direct : via_sh, timeout_ms, 1u << 20, res, err);
+		rc = spawn_capture_watch(mode ? direct : via_sh, timeout_ms, 1u << 20, w, res, err);
 	/* Only the sentinel means "the probe ran to the end"; 0, 1 and 124 are smolvm's. */
 	if (rc == 0 && res->exited && res->status == TRANSPORT_OK_EXIT)
 		res->status = 0;
@@ -188,11 +188,11 @@ static int run_smolvm(const struct transport *t, const char *plan, size_t plan_l
 	return rc;
 }
 
-int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len,
-			int timeout_ms, struct spawn_result *res, struct bv_error *err)
+int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len, int timeout_ms,
+			const struct spawn_watch *w, struct spawn_result *res, struct bv_error *err)
 {
 	if (t->kind == TRANSPORT_SMOLVM)
-		return run_smolvm(t, plan, plan_len, timeout_ms, res, err);
+		return run_smolvm(t, plan, plan_len, timeout_ms, w, res, err);
 	/* A runner boots a guest before the probe's deadline starts: give it that time. */
 	if (t->kind == TRANSPORT_CMD)
 		timeout_ms += TRANSPORT_CMD_BOOT_MS;

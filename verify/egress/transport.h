@@ -39,9 +39,11 @@ struct transport {
 };
 
 /* Run the probe with plan on stdin; capture up to 1 MiB of stdout and 64 KiB of stderr;
- * kill it after timeout_ms. 0 and res filled whatever the probe's status; -errno when it
- * could not be started (res then says nothing). */
-int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len,
-			int timeout_ms, struct spawn_result *res, struct bv_error *err);
+ * kill it after timeout_ms. smolvm: kill its `machine exec` as soon as w (may be NULL)
+ * says stop (res->stopped; the guest's probe then ends at its own deadline at the latest);
+ * w is not used by the other transports. 0 and res filled whatever the probe's status;
+ * -errno when it could not be started (res then says nothing). */
+int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len, int timeout_ms,
+			const struct spawn_watch *w, struct spawn_result *res, struct bv_error *err);
 
 #endif

@@ -14,12 +14,13 @@ enum verdict verdict_of(const struct verdict_input *in)
 	 * (or a bug, or a liar) says "blocked". */
 	if (in->sink_saw_nonce || (in->outside && in->census_saw))
 		return VERDICT_OPEN;
-	if (!in->result)
-		return VERDICT_INCONCLUSIVE;
 	/* On a smolvm bottle only the enforcement point's record proves a denial; a guest
-	 * that did not send, or says "connected" with nothing seen outside, proves nothing. */
+	 * that did not send, or says "connected" with nothing seen outside, proves nothing,
+	 * and its report (or the lack of one) changes nothing. */
 	if (in->outside)
 		return in->refused && !in->never_denied ? VERDICT_DENIED_ACTIVE : VERDICT_INCONCLUSIVE;
+	if (!in->result)
+		return VERDICT_INCONCLUSIVE;
 	bool opened = in->result->outcome == OUT_CONNECTED || in->result->outcome == OUT_REPLIED ||
 		      in->result->outcome == OUT_ANSWERED;
 	if (in->never_denied && !opened)

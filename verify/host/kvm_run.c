@@ -25,6 +25,7 @@
  * kvm_run.immediate_exit, so a signal that lands between two KVM_RUNs still ends the next
  * one at once, and the timer repeats every KICK_REPEAT_MS in case one is lost. */
 #include "host/kvm_run.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,13 +87,6 @@ void kvm_guest_loop_range(uint64_t *start, uint64_t *end)
 {
 	*start = KVM_GUEST_CODE + LOOP_OFF;
 	*end = KVM_GUEST_CODE + LOOP_END;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* ---- the VM ---- */
@@ -327,12 +321,12 @@ static bool on_io(const struct kvm_run *run, struct kvm_run_result *res, long t0
 	uint8_t mark = *((const uint8_t *)run + run->io.data_offset);
 	if (mark == KVM_GUEST_MARK_START && !res->start_seen) {
 		res->start_seen = true;
-		res->start_ms = now_ms() - t0;
+		res->start_ms = bv_now_ms() - t0;
 		return true;
 	}
 	if (mark == KVM_GUEST_MARK_DONE && res->start_seen && !res->done_seen) {
 		res->done_seen = true;
-		res->loop_ms = now_ms() - t0 - res->start_ms;
+		res->loop_ms = bv_now_ms() - t0 - res->start_ms;
 		return true;
 	}
 	return false;
@@ -355,7 +349,7 @@ static bool on_exit(const struct kvm_run *run, struct kvm_run_result *res, long 
 static int run_guest(struct vm *v, int budget_ms, struct kvm_run_result *res, struct bv_error *err)
 {
 	struct kick k = { 0 };
-	long t0 = now_ms();
+	long t0 = bv_now_ms();
 	int rc = kick_arm(&k, v->run, budget_ms, res, err);
 	res->entered = rc == 0;
 	while (rc == 0) {
@@ -374,7 +368,7 @@ static int run_guest(struct vm *v, int budget_ms, struct kvm_run_result *res, st
 			break;
 		}
 	}
-	res->elapsed_ms = now_ms() - t0;
+	res->elapsed_ms = bv_now_ms() - t0;
 	kick_disarm(&k);
 	if (res->entered && !res->hlt_seen)
 		read_stop(v, res);

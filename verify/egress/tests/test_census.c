@@ -395,6 +395,34 @@ Test(census, the_sampler_catches_a_connection_that_lived_150_ms)
 	close(l);
 }
 
+static bool has_inode(const struct census_entry *e, const void *key)
+{
+	return e->inode == *(const unsigned long long *)key;
+}
+
+Test(census, census_any_answers_while_the_sampler_runs)
+{
+	struct census c;
+	struct bv_error err = { 0 };
+	uint16_t port;
+	int l = listener(AF_INET, &port);
+	open_self(&c);
+	cr_assert_eq(census_start(&c, CENSUS_INTERVAL_MS, &err), 0, "%s", err.msg);
+	int s = connected(AF_INET, SOCK_STREAM, port);
+	unsigned long long ino = inode_of(s);
+	bool found = false;
+	for (int i = 0; i < 200 && !found; i++) {
+		found = census_any(&c, has_inode, &ino);
+		if (!found)
+			usleep(10 * 1000);
+	}
+	cr_assert(found, "a live connection must show before the sampler stops");
+	cr_assert_eq(census_stop(&c, &err), 0, "%s", err.msg);
+	close(s);
+	census_free(&c);
+	close(l);
+}
+
 Test(census, a_second_sampler_is_ebusy)
 {
 	struct census c;

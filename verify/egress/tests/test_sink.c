@@ -61,6 +61,29 @@ Test(sink, every_kind_logs_the_nonces_of_its_run)
 	sinks_free(s);
 }
 
+/* What lets a run end as soon as its evidence is in. */
+Test(sink, a_peek_sees_a_nonce_while_the_sinks_still_serve)
+{
+	struct sink_spec sp[1] = { spec(SINK_TCP, "127.0.0.1") };
+	struct sink_set *s;
+	struct bv_error err = { 0 };
+	cr_assert_eq(sinks_start(sp, 1, "run8", &s, &err), 0, "%s", err.msg);
+	cr_assert_eq(sinks_peek(s), 0);
+	cr_assert_not(sinks_saw(s, "p1"), "nothing was sent yet");
+	send_and_wait(dial(s, 0, SOCK_STREAM), "BV1 run8 p1\n", 12);
+	bool saw = false;
+	for (int i = 0; i < 200 && !saw; i++) {
+		cr_assert_eq(sinks_peek(s), 0);
+		saw = sinks_saw(s, "p1");
+		if (!saw)
+			usleep(10 * 1000);
+	}
+	cr_assert(saw, "the nonce the sink answered must show before the stop");
+	cr_assert_eq(sinks_stop(s, &err), 0, "%s", err.msg);
+	cr_assert(sinks_saw(s, "p1"));
+	sinks_free(s);
+}
+
 Test(sink, payload_nonces_are_parsed_strictly)
 {
 	char id[40];

@@ -78,6 +78,18 @@ Test(verdict, outside_a_vmm_socket_is_open_even_when_the_guest_says_refused_and_
 	cr_assert_eq(outside(OUT_REFUSED, true, true), VERDICT_OPEN);
 }
 
+/* A run that ended early (or a guest that printed garbage) has no report: on a smolvm
+ * bottle the outside evidence judges alone. */
+Test(verdict, outside_the_evidence_judges_without_a_report)
+{
+	struct verdict_input in = { .result = NULL, .sink_up = true, .outside = true, .refused = true };
+	cr_assert_eq(verdict_of(&in), VERDICT_DENIED_ACTIVE);
+	in.refused = false, in.census_saw = true;
+	cr_assert_eq(verdict_of(&in), VERDICT_OPEN);
+	in.census_saw = false;
+	cr_assert_eq(verdict_of(&in), VERDICT_INCONCLUSIVE, "no report and no evidence proves nothing");
+}
+
 Test(verdict, a_refusal_with_a_live_sink_is_denied_active)
 {
 	const enum probe_outcome outs[] = { OUT_REFUSED, OUT_DENIED, OUT_UNREACHABLE };
