@@ -151,11 +151,11 @@ static int capture_read(struct capture *c, size_t max)
 	return 0;
 }
 
-/* Read both pipes until they close or the deadline passes, asking w (when given) every
- * w->every_ms whether to stop early. Returns 1 on timeout, 2 when w said stop. */
+/* Read both pipes until they close or the deadline passes, asking w (when given) at most
+ * every w->every_ms whether to stop early. Returns 1 on timeout, 2 when w said stop. */
 static int capture_all(struct capture *c, size_t max, int timeout_ms, const struct spawn_watch *w)
 {
-	long deadline = bv_now_ms() + timeout_ms;
+	long deadline = bv_now_ms() + timeout_ms, asked = 0;
 	while (c[0].fd >= 0 || c[1].fd >= 0) {
 		struct pollfd p[2] = { { c[0].fd, POLLIN, 0 }, { c[1].fd, POLLIN, 0 } };
 		long left = deadline - bv_now_ms();
@@ -169,8 +169,13 @@ static int capture_all(struct capture *c, size_t max, int timeout_ms, const stru
 		for (int i = 0; i < 2 && n > 0; i++)
 			if (c[i].fd >= 0 && p[i].revents && capture_read(&c[i], max) < 0)
 				return -EIO;
-		if (w && w->stop(w->ctx))
-			return 2;
+		/* At most every every_ms, however fast the child writes: the child's output rate
+		 * must not set how often the (possibly costly) question is asked. */
+		if (w && bv_now_ms() - asked >= (w->every_ms > 0 ? w->every_ms : 1)) {
+			asked = bv_now_ms();
+			if (w->stop(w->ctx))
+				return 2;
+		}
 	}
 	return 0;
 }

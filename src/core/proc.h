@@ -44,8 +44,8 @@ struct spawn_result {
  * found; otherwise 0 and res filled, whatever the child's status. */
 int spawn_capture(char *const argv[], int timeout_ms, size_t max_out, struct spawn_result *res,
 		  struct bv_error *err);
-/* spawn_capture, asking w->stop(w->ctx) at least every w->every_ms while the child runs
- * (and after each read): when it says true the child is killed (SIGKILL) and res->stopped
+/* spawn_capture, asking w->stop(w->ctx) about every w->every_ms while the child runs
+ * (never more often, whatever the child writes): when it says true the child is killed (SIGKILL) and res->stopped
  * set. For a caller that can tell, from evidence of its own, that it needs no more of the
  * child's work. w NULL: spawn_capture. */
 struct spawn_watch {

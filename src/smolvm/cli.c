@@ -82,10 +82,8 @@ static struct version_memo {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime, ctime;
-	int rc;
 	struct bv_version v;
 	char *raw;
-	struct bv_error err;
 } memo;
 
 static bool memo_matches(const char *path, const struct stat *st)
@@ -109,22 +107,26 @@ int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_
 	if (stat(path, &st) < 0)
 		return bv_error_errno(err, errno, "%s", path);
 	if (!memo_matches(path, &st)) {
+		/* Only an answer is kept: a failure (a timeout under load) is asked again. */
 		free(memo.raw);
 		memset(&memo, 0, sizeof memo);
-		memo.rc = ask_version(path, &memo.v, &memo.raw, &memo.err);
-		if (memo.rc == -ENOMEM)
-			return bv_error_set(err, ENOMEM, "out of memory");
+		r = ask_version(path, &memo.v, &memo.raw, err);
+		if (r < 0) {
+			if (raw)
+				*raw = steal_pointer(&memo.raw);
+			free(memo.raw);
+			memset(&memo, 0, sizeof memo);
+			return r;
+		}
 		snprintf(memo.path, sizeof memo.path, "%s", path);
 		memo.dev = st.st_dev, memo.ino = st.st_ino, memo.size = st.st_size;
 		memo.mtime = st.st_mtim, memo.ctime = st.st_ctim;
 		memo.set = true;
 	}
 	*v = memo.v;
-	if (memo.rc < 0)
-		*err = memo.err;
 	if (raw && !(*raw = strdup(memo.raw ? memo.raw : "")))
 		return bv_error_set(err, ENOMEM, "out of memory");
-	return memo.rc;
+	return 0;
 }
 
 int smolvm_step(const char *const argv[], int timeout_ms, int *status, struct bv_error *err)

@@ -13,8 +13,8 @@ int smolvm_find(const char *bin, char **path, struct bv_error *err);
 
 /* Run `BIN --version` (5 s limit) and parse it. 0 with v->known set; -ENOENT when not
  * found; -EINVAL when the output is not a version; -ETIMEDOUT; -EIO on a non-zero exit.
- * raw (may be NULL) receives the first line printed, malloc'd. Asked once per binary per
- * process (the same path, inode, size and times give the first answer again). */
+ * raw (may be NULL) receives the first line printed, malloc'd. A version read is kept for
+ * the process (the same path, inode, size and times give it again); a failure is not. */
 int smolvm_version(const char *bin, struct bv_version *v, char **raw, struct bv_error *err);
 
 /* Run one smolvm command (argv[0] the binary, NULL-terminated) for at most timeout_ms,
