@@ -40,6 +40,8 @@ struct cli {
 	const char *guest_cmd;
 	const char *secret_env;
 	const char *allow_dest;
+	const char *dns_guard, *dns_guard_log;
+	bool full_window;
 	const char *expect[MAX_LIST + 1];
 	size_t n_expect;
 	const char *hosts[MAX_LIST + 1];
@@ -72,6 +74,11 @@ static void usage(FILE *f)
 	      "             acceptance gate (gate.* in docs/checks.md); NAME is the smolvm machine\n"
 	      "             (probed through machine exec unless --netns/--guest-cmd; its row read)\n"
 	      "common: --platform linux|macos (where smolvm keeps its state)\n"
+	      "  --dns-guard ADDR --dns-guard-log FILE: the bottle's DNS ends at this guard\n"
+	      "             (bottle-launch's dnsmasq): db checks the row's dns, egress and gate\n"
+	      "             judge DNS by the guard's record (docs/launch.md, The DNS guard)\n"
+	      "  --full-window: watch until the plan's deadline even when every destination has\n"
+	      "             its outside evidence sooner (docs/trust.md, When a run ends)\n"
 	      "TAP 13 on stdout; exit 0 all ok, 1 a finding, 2 error or inconclusive.\n"
 	      "BOTTLE_VERIFY_MUST_RUN=1 turns every SKIP into not ok.\n"
 	      "Check ids: docs/checks.md.\n",
@@ -113,6 +120,9 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'A': c->allow_dest = arg; return 0;
 	case 'G': c->guest_cmd = arg; return 0;
 	case 'S': c->secret_env = arg; return 0;
+	case 'g': c->dns_guard = arg; return 0;
+	case 'L': c->dns_guard_log = arg; return 0;
+	case 'W': c->full_window = true; return 0;
 	default: return -1;
 	}
 }
@@ -133,6 +143,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "allow-dest", required_argument, NULL, 'A' },
 		{ "guest-cmd", required_argument, NULL, 'G' },
 		{ "secret-env", required_argument, NULL, 'S' },
+		{ "dns-guard", required_argument, NULL, 'g' },
+		{ "dns-guard-log", required_argument, NULL, 'L' },
+		{ "full-window", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -155,6 +168,10 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	}
 	c->command = pos[0];
 	c->name = pos[1];
+	if (!c->dns_guard != !c->dns_guard_log) {
+		fputs("bottle-verify: --dns-guard and --dns-guard-log go together\n", stderr);
+		return -1;
+	}
 	return c->command ? 0 : -1;
 }
 
@@ -229,7 +246,7 @@ static int run_db(const struct cli *c, struct bv_report *r)
 			.db_path = c->db_path ? c->db_path : db,
 			.data_dir = c->data_dir ? c->data_dir : dir,
 			.name = c->name, .expect = &expect, .expect_hosts = c->hosts,
-			.accept_bypass = c->bypass, .version = &v,
+			.accept_bypass = c->bypass, .version = &v, .dns_guard = c->dns_guard,
 		};
 		rc = check_db(r, &o);
 	} else {
@@ -260,7 +277,8 @@ static struct transport transport_of(const struct cli *c, const char *probe, con
 	return (struct transport){ .kind = c->guest_cmd ? TRANSPORT_CMD : c->machine ? TRANSPORT_SMOLVM : TRANSPORT_NETNS,
 				   .netns = c->netns, .machine = c->machine, .cmd = c->guest_cmd,
 				   .smolvm = c->smolvm_bin ? c->smolvm_bin : "smolvm", .probe = probe,
-				   .version = v };
+				   .version = v, .guard_addr = c->dns_guard, .guard_log = c->dns_guard_log,
+				   .full_window = c->full_window };
 }
 
 /* Sinks bind fixed host addresses: one egress or gate run at a time per host. gate when
@@ -352,7 +370,8 @@ static int gate_db_opts(const struct cli *c, struct db_check_opts *o, struct bv_
 	if (rc < 0)
 		return rc;
 	*o = (struct db_check_opts){ .db_path = c->db_path ? c->db_path : *db, .data_dir = c->data_dir ? c->data_dir : *dir,
-				     .name = c->name, .expect = expect, .accept_bypass = c->bypass, .version = v };
+				     .name = c->name, .expect = expect, .accept_bypass = c->bypass, .version = v,
+				     .dns_guard = c->dns_guard };
 	return 0;
 }
 

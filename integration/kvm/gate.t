@@ -76,7 +76,7 @@ if [ -n "$reason" ]; then
 fi
 
 # ---- the real run --------------------------------------------------------------------------
-total=10
+total=11
 plan $total
 LOG=${BV_KVM_LOG_DIR:-$BV_BUILD/kvm-gate}
 mkdir -p "$LOG" && rm -f "$LOG"/*.out "$LOG"/*.err "$LOG"/*.log
@@ -235,13 +235,23 @@ else
 	give_up "bottle-launch up failed"
 fi
 
+# The bottle's DNS guard (smolvm >= 1.2.5): up made one, its own verification checked the
+# row names it (db.dns.guard); the gate judges DNS by its record too.
+gaddr=$(sed -n 's/.*DNS guard answering at \([0-9.]*\):53.*/\1/p' "$LOG/up.err" | head -1)
+glog=$(sed -n 's/^  dns      guard .* record \(.*\))$/\1/p' "$LOG/up.err" | head -1)
+guard_args=""
+if [ -n "$gaddr" ] && [ -n "$glog" ] && grep -q '^ok .* db.dns.guard' "$LOG/up.out"; then
+	ok "bottle-launch up gave $NAME a DNS guard at $gaddr:53 and the row names it"
+	guard_args="--dns-guard $gaddr --dns-guard-log $glog"
+else nok "bottle-launch up gave $NAME a DNS guard (smolvm >= 1.2.5)" "guard '$gaddr', record '$glog'" "$(grep 'dns' "$LOG/up.err" | head -3)"; fi
+
 # 6-8. the gate
 # The canary has the shape the bundle's DLP and git scanner look for (a GitHub PAT:
 # ghp_ and 36 alphanumerics), fresh for every run.
 canary="ghp_$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
 # The gate runs under the lane's MUST_RUN: on a KVM runner no entry may skip.
 BOTTLE_VERIFY_MUST_RUN=${LANE_MUST_RUN:-} BV_CANARY=$canary timeout 900 "$BV" gate "$NAME" \
-	--policy "$T/kvm-gate.json" --allow-dest "$dest" \
+	--policy "$T/kvm-gate.json" --allow-dest "$dest" $guard_args \
 	--secret-env BV_CANARY >"$LOG/gate.out" 2>"$LOG/gate.err"
 grc=$?
 sed -e "s/$canary/<BV_CANARY>/g" -e 's/^/#   /' "$LOG/gate.out" # the gate's own TAP, for the log

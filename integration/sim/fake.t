@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 36
+plan 37
 sim_host
 export FAKE_SMOLVM_ARGV_LOG="$T/argv"
 POLICY="$top/fixtures/policies/sim-bottle.json"
@@ -127,6 +127,13 @@ restart new FAKE_SMOLVM_LEAK=slow-leak
 verify_all new 192.0.2.10
 caught "1.9.2 leak slow-leak (a denied flow let through late): caught" 1 egress.census not_ok
 if grep -q '198.51.100.1:7001' "$T/all.json"; then ok "... with the VMM's late socket to 198.51.100.1:7001 in the evidence"; else not_ok "the census evidence names the late socket" "$(grep -o '"evidence":"[^"]*"' "$T/all.json" | head -3)"; fi
+# A gateway whose record says "refused" and that relays the flow later anyway: a run that
+# ends on its evidence has ended by then; the full window (bottle-launch up's) catches it.
+restart new FAKE_SMOLVM_LEAK=logged-slow-leak
+"$BV" --format json all new --expect 192.0.2.10/32 --policy "$POLICY" --allow-dest tcp:192.0.2.10:8888 \
+	--kvm-device "$T/kvm" --full-window >"$T/all.json" 2>"$T/all.err"
+vrc=$?
+caught "1.9.2 leak logged-slow-leak (refusal logged, flow relayed 1.2 s later): caught with --full-window" 1 egress.census not_ok
 # The gateway answers every UDP/53 itself (>= 1.1.3): a query its upstream never answered
 # (none runs at 198.51.100.99) proves no denial, whatever the guest saw: unproven, never ok.
 restart new FAKE_SMOLVM_UPSTREAM_DNS=198.51.100.99

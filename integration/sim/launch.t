@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 25
+plan 35
 sim_host
 POLICY="$top/fixtures/policies/sim-bottle.json"
 up() { # name args...: bottle-launch up; $T/up.out (stdout), $T/up.err; exit in $urc
@@ -20,11 +20,12 @@ clean() { # desc: no row, no lease, no namespace holder, no uplink
 	# a killed holder may take a moment to be reaped: wait up to 3 s for the state to settle
 	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
 		rows=$(sim_rows) l=$(leases) hold=$(sim_holders) up_links=$(ip -o link show | grep -c bvu)
-		[ "$rows$l$hold$up_links" = 0000 ] && break
+		guards=$(pgrep -c -x dnsmasq || true)
+		[ "$rows$l$hold$up_links$guards" = 00000 ] && break
 		sleep 0.2
 	done
-	if [ "$rows" = 0 ] && [ "$l" = 0 ] && [ "$hold" = 0 ] && [ "$up_links" = 0 ]; then ok "$1"
-	else not_ok "$1" "rows=$rows leases=$l holders=$hold uplinks=$up_links" "$(tail -5 "$T/up.err")"; fi
+	if [ "$rows$l$hold$up_links$guards" = 00000 ]; then ok "$1"
+	else not_ok "$1" "rows=$rows leases=$l holders=$hold uplinks=$up_links dns guards=$guards" "$(tail -5 "$T/up.err")"; fi
 }
 cidrs() { sqlite3 "$HOME/.local/share/smolvm/server/smolvm.db" "SELECT json_extract(CAST(data AS TEXT), '\$.allowed_cidrs') FROM vms WHERE name='$1'"; }
 
@@ -34,6 +35,7 @@ up b1 --alias auto
 # TSI keeps no record of what it refused: no denial can be proven, so up hands nothing over.
 if [ "$urc" = 2 ] && ! grep -q ': ready:' "$T/up.out"; then ok "0.8.0: up hands nothing over (exit 2): TSI proves no denial"; else not_ok "0.8.0 up refuses" "exit $urc" "$(tail -8 "$T/up.err")"; fi
 if grep -q '^ok .* egress.control' "$T/up.out" && grep -q '^not ok .* egress.denied.public' "$T/up.out" && ! grep '^not ok' "$T/up.out" | grep -v '# TODO' | grep -qv 'egress\.\|db.network_backend'; then ok "0.8.0: the verifier's TAP reaches stdout: control seen, denials unproven, nothing else wrong"; else not_ok "0.8.0 TAP" "$(grep -E '^not ok' "$T/up.out" | head -4 | tr '\n' ' ')"; fi
+if grep -A8 'dns-carveout.*# TODO' "$T/up.out" | grep -q "remediation: 'close the DNS carve-out with a DNS guard: .*smolvm >= 1.2.5"; then ok "0.8.0: the DNS carve-out stays a TODO whose remediation is a DNS guard on smolvm >= 1.2.5"; else not_ok "0.8.0 carve-out remediation" "$(grep -A8 'dns-carveout' "$T/up.out" | grep remediation)"; fi
 if grep -q '^ok .* db.allowed_cidrs.exact allowed_cidrs is exactly \[127.0.0.16/32\]' "$T/up.out"; then ok "0.8.0: the lowest alias, 127.0.0.16/32, was the row's allowlist when verified"; else not_ok "0.8.0 alias" "$(grep allowed_cidrs "$T/up.out")"; fi
 if grep -q 'smolvm machine create b1 --from' "$T/argv.log"; then ok "0.8.0: create takes the name positionally"; else not_ok "0.8.0 argv" "$(cat "$T/argv.log")"; fi
 if grep -qi 'null' "$T/up.err" && grep -qi 'enforce' "$T/up.err"; then ok "0.8.0: enforce repaired the dropped allowlist (said on stderr)"; else not_ok "0.8.0 enforce" "$(grep -i enforce "$T/up.err")"; fi
@@ -49,9 +51,44 @@ export FAKE_SMOLVM_VERSION=1.9.2
 up b2 --allow 192.0.2.10/32
 if [ "$urc" = 0 ]; then ok "1.9.2: up exits 0"; else not_ok "1.9.2 up" "exit $urc" "$(tail -8 "$T/up.err")"; fi
 if grep -q 'smolvm machine create --name b2 --from' "$T/argv.log"; then ok "1.9.2: create takes --name"; else not_ok "1.9.2 argv" "$(tail -3 "$T/argv.log")"; fi
-if grep -q 'dns-carveout.*# TODO' "$T/up.out"; then ok "1.9.2: the DNS carve-out shows as a TODO"; else not_ok "1.9.2 carve-out" "$(grep carveout "$T/up.out")"; fi
+# The DNS guard (>= 1.2.5): the gateway's upstream is the bottle's own dnsmasq.
+gaddr=$(sed -n 's/.*DNS guard answering at \([0-9.]*\):53.*/\1/p' "$T/up.err")
+glog="$BOTTLE_LAUNCH_LEASE_DIR/dnsguard-b2.log"
+if grep -q '^ok .* egress.denied.dns-carveout' "$T/up.out" && ! grep -q 'dns-carveout.*# TODO' "$T/up.out" &&
+	grep -q '^ok .* db.dns.guard' "$T/up.out" && grep -q "machine create --name b2 .* --dns $gaddr\$" "$T/argv.log" &&
+	case $gaddr in 127.83.*.53) true ;; *) false ;; esac; then
+	ok "1.9.2: the DNS guard closes the carve-out: dns-carveout ok (no TODO), the row's dns is the guard ($gaddr)"
+else not_ok "1.9.2: the DNS guard closes the carve-out" "guard '$gaddr'" "$(grep -E 'carveout|dns.guard' "$T/up.out")"; fi
+# A fresh name, asked by the guest of an arbitrary address, reaches the guard and no other
+# resolver (a recorder stands where smolvm's default upstream would be).
+perl -MSocket -e 'socket(my $s, AF_INET, SOCK_DGRAM, 0) or die; bind($s, sockaddr_in(53, inet_aton("198.51.100.53"))) or die;
+	open(my $o, ">>", $ARGV[0]) or die; $| = 1; while (recv($s, my $m, 512, 0)) { syswrite($o, "got\n") }' "$T/upstream.log" &
+rec_pid=$!
+fresh="fresh-$$-$(date +%s).example.test"
+smolvm machine exec --name b2 -- perl -MSocket -e 'my $q = pack("n6", 4242, 0x100, 1, 0, 0, 0)
+	. join("", map { chr(length) . $_ } split /\./, $ARGV[0]) . "\0" . pack("n2", 1, 1);
+	socket(my $s, AF_INET, SOCK_DGRAM, 0) or die; send($s, $q, 0, sockaddr_in(53, inet_aton("198.51.100.1")));
+	vec(my $r = "", fileno($s), 1) = 1; select($r, undef, undef, 2)' "$fresh" >/dev/null 2>&1
+sleep 0.3
+kill "$rec_pid" 2>/dev/null
+if grep -q "query\[A\] $fresh from " "$glog" 2>/dev/null && [ ! -s "$T/upstream.log" ]; then
+	ok "1.9.2: a guest query for a fresh name to any address reaches the guard (its record names it) and no other resolver"
+else not_ok "fresh name reaches only the guard" "$(grep -c "$fresh" "$glog" 2>/dev/null) guard lines; upstream: $(wc -c <"$T/upstream.log" 2>/dev/null)"; fi
+"$BV" --format json gate b2 --policy "$POLICY" --allow-dest tcp:192.0.2.10:8888 --kvm-device "$T/kvm" \
+	--dns-guard "$gaddr" --dns-guard-log "$glog" >"$T/g.json" 2>"$T/g.err"
+gd=$(status_of "$T/g.json" gate.dns.direct) gc=$(status_of "$T/g.json" gate.dns.canary-subdomain)
+if [ "$gd$gc" = okok ]; then ok "1.9.2: the gate's DNS points are ok on a guarded bottle"; else not_ok "gate DNS on a guarded bottle" "direct $gd, canary-subdomain $gc" "$(tail -3 "$T/g.err")"; fi
+# Must-fail: a row whose dns is not the guard; a lying guest that sends nothing (the guard's
+# record then names none of the run's queries: unproven, never ok).
+"$BV" --format json db b2 --expect 192.0.2.10/32 --dns-guard 127.83.254.53 --dns-guard-log "$glog" >"$T/d.json" 2>/dev/null
+drc=$?
+if [ $drc = 1 ] && [ "$(status_of "$T/d.json" db.dns.guard)" = not_ok ]; then ok "db.dns.guard is not ok when the row's dns is another address (exit 1)"; else not_ok "db.dns.guard must-fail" "exit $drc, $(status_of "$T/d.json" db.dns.guard)"; fi
+FAKE_SMOLVM_GUEST=liar-deny "$BV" --format json all b2 --expect 192.0.2.10/32 --policy "$POLICY" --allow-dest tcp:192.0.2.10:8888 \
+	--kvm-device "$T/kvm" --dns-guard "$gaddr" --dns-guard-log "$glog" >"$T/l.json" 2>/dev/null
+lrc=$? ls=$(status_of "$T/l.json" egress.denied.dns-carveout)
+if [ $lrc = 2 ] && [ "$ls" = inconclusive ]; then ok "a lying guest on a guarded bottle: the DNS classes are unproven, exit 2"; else not_ok "liar on a guarded bottle" "exit $lrc, dns-carveout $ls"; fi
 "$BL" down b2 >/dev/null 2>&1
-clean "1.9.2: down left nothing"
+clean "1.9.2: down left nothing (the DNS guard stopped too)"
 
 # --- refused before anything exists -------------------------------------------------------
 up b3 --alias auto
@@ -64,6 +101,10 @@ if [ "$urc" = 1 ]; then ok "an allowlist wider than one address is refused"; els
 FAKE_SMOLVM_LEAK=allowlist-ignored up b4 --allow 192.0.2.10/32
 if [ "$urc" = 1 ] && grep -q '^not ok .*egress.denied.public' "$T/up.out"; then ok "a leaky bottle fails verification: up exits 1, the finding printed"; else not_ok "leaky up" "exit $urc" "$(grep -E '^not ok' "$T/up.out")"; fi
 clean "the failed verification left no machine, lease or namespace"
+# A gateway that ignores --dns forwards to smolvm's default upstream: caught, torn down.
+FAKE_SMOLVM_LEAK=dns-ignored up b9 --allow 192.0.2.10/32
+if [ "$urc" = 1 ] && grep -Eq '^not ok .*(egress.denied.dns-carveout|egress.census)' "$T/up.out"; then ok "a gateway that ignores --dns (dns-ignored) fails verification: up exits 1"; else not_ok "dns-ignored up" "exit $urc" "$(grep -E '^not ok' "$T/up.out" | head -3)"; fi
+clean "the dns-ignored bottle left nothing behind"
 export FAKE_SMOLVM_VERSION=0.8.0
 FAKE_SMOLVM_STALE_STOP=1 up b5 --alias auto
 if [ "$urc" != 0 ]; then ok "the stale stop's revert fails the launch (exit $urc)"; else not_ok "stale stop passed"; fi
@@ -85,6 +126,11 @@ if [ $prc = 0 ] && grep -q 'allowlist \[127.0.0.16/32\] (alias 127.0.0.16, would
 else not_ok "--dry-run plan" "exit $prc" "$(cat "$T/plan.out" "$T/plan.err" | head -12)"; fi
 if ! grep -v -- '--version' "$T/argv.log" | grep -q .; then ok "--dry-run ran no smolvm command but --version"; else not_ok "dry-run ran" "$(cat "$T/argv.log")"; fi
 clean "--dry-run took no lease and created nothing"
+# 0.8.0 has no --dns: the carve-out stays a TODO, and --require-dns-guard refuses the bottle.
+if grep -q 'dns      no guard (smolvm < 1.2.5 has no --dns)' "$T/plan.out"; then ok "0.8.0: the plan says no DNS guard can be had (< 1.2.5)"; else not_ok "0.8.0 plan: no guard" "$(grep dns "$T/plan.out")"; fi
+FAKE_SMOLVM_VERSION=0.8.0 up b8 --alias auto --require-dns-guard
+if [ "$urc" = 1 ] && grep -q 'require-dns-guard.*upgrade smolvm to >= 1.2.5' "$T/up.err"; then ok "0.8.0 with --require-dns-guard: refused (exit 1), naming the upgrade"; else not_ok "--require-dns-guard on 0.8.0" "exit $urc" "$(tail -2 "$T/up.err")"; fi
+clean "the refused --require-dns-guard bottle created nothing"
 
 # --- secrets -----------------------------------------------------------------------------------
 if ! grep -q canary-9d1f0c2e "$T/argv.log"; then ok "no value from the launcher's environment on any smolvm argv"; else not_ok "canary on argv" "$(grep canary "$T/argv.log")"; fi

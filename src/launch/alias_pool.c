@@ -32,7 +32,7 @@ int alias_pool_dir(const char *dir, char *out, size_t cap, struct bv_error *err)
 }
 
 /* mkdir -p with 0700 for what we create. */
-static int make_dirs(const char *path, struct bv_error *err)
+int alias_pool_make_dir(const char *path, struct bv_error *err)
 {
 	char buf[4096];
 	snprintf(buf, sizeof buf, "%s", path);
@@ -53,7 +53,7 @@ static int make_dirs(const char *path, struct bv_error *err)
 static int pool_lock(const char *dir, struct bv_error *err)
 {
 	char path[4200];
-	int r = make_dirs(dir, err);
+	int r = alias_pool_make_dir(dir, err);
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof path, "%s/pool.lock", dir);

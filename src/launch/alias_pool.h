@@ -26,6 +26,9 @@ typedef bool (*lease_stale_fn)(const struct lease *l, void *ctx);
 /* Lease dir: dir, else $BOTTLE_LAUNCH_LEASE_DIR, else $HOME/.cache/bottle-launch (0700). */
 int alias_pool_dir(const char *dir, char *out, size_t cap, struct bv_error *err);
 
+/* mkdir -p the lease dir (0700 for what it creates): the DNS guard keeps its files there too. */
+int alias_pool_make_dir(const char *dir, struct bv_error *err);
+
 /* Take the lowest free alias for machine, reclaiming stale leases on the way (each said on
  * stderr). dry_run: compute it under the lock but write nothing. -EEXIST when machine
  * already holds a lease (alias_out says which), -EBUSY when all 16 are held (err names

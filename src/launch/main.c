@@ -34,7 +34,9 @@ static void usage(FILE *f)
 	fputs("usage: bottle-launch up NAME (--from PACK | --image REF) (--allow ADDR/32 | --alias auto)\n"
 	      "                     [--control-port PORT] [--policy FILE] [--dry-run] [--smolvm BIN]\n"
 	      "                     [--verify BIN] [--kvm-device PATH] [--lease-dir DIR] [--db PATH]\n"
-	      "                     [--data-dir DIR] [-- CMD ARGS...]\n"
+	      "                     [--data-dir DIR] [--no-dns-guard | --require-dns-guard]\n"
+	      "                     [--dns-allow NAME=IPV4 ...] [--dns-guard-addr IPV4]\n"
+	      "                     [--dns-guard-user USER] [--dnsmasq BIN] [-- CMD ARGS...]\n"
 	      "       bottle-launch down NAME [--smolvm BIN] [--lease-dir DIR] [--db PATH]\n"
 	      "       bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
 	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos] [--smolvm BIN]\n"
@@ -43,6 +45,8 @@ static void usage(FILE *f)
 	      "up: preflight, one allowed destination (an alias from 127.0.0.16-31, or --allow),\n"
 	      "create, enforce, start, wait for exec, bottle-verify all; hands the bottle over only\n"
 	      "when every check passed, else stops and deletes it and releases the lease.\n"
+	      "On smolvm >= 1.2.5 the bottle's DNS ends at a guard of its own (dnsmasq on\n"
+	      "127.83.X.53: the --dns-allow names, NXDOMAIN for the rest, nothing forwarded).\n"
 	      "enforce: sets allowed_cidrs between create and start; refuses (exit 1, nothing\n"
 	      "written) when the DB or row is missing, vm.lock is held, a VMM is alive, the state\n"
 	      "is not created/stopped/failed, or the patch does not take. See docs/launch.md.\n",
@@ -74,6 +78,16 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'v': u->verify = arg; return 0;
 	case 'k': u->kvm_device = arg; return 0;
 	case 'L': u->lease_dir = arg; return 0;
+	case 'G': u->no_dns_guard = true; return 0;
+	case 'R': u->require_dns_guard = true; return 0;
+	case 'g': u->dns_guard_addr = arg; return 0;
+	case 'u': u->dns_guard_user = arg; return 0;
+	case 'm': u->dnsmasq = arg; return 0;
+	case 'N':
+		if (u->n_dns_allow >= DNSGUARD_ALLOW_MAX)
+			return -1;
+		u->dns_allow[u->n_dns_allow++] = arg;
+		return 0;
 	default: return -1;
 	}
 }
@@ -88,6 +102,10 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "policy", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'n' },
 		{ "smolvm", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
 		{ "kvm-device", required_argument, NULL, 'k' }, { "lease-dir", required_argument, NULL, 'L' },
+		{ "no-dns-guard", no_argument, NULL, 'G' }, { "require-dns-guard", no_argument, NULL, 'R' },
+		{ "dns-guard-addr", required_argument, NULL, 'g' },
+		{ "dns-guard-user", required_argument, NULL, 'u' }, { "dnsmasq", required_argument, NULL, 'm' },
+		{ "dns-allow", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;

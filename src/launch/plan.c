@@ -28,7 +28,15 @@ int launch_refusal(const struct launch_req *r, const struct bv_version *v, const
 	if (r->image && version_policy_defaults_virtio(v))
 		return bv_error_set(err, EPERM,
 				    "--image with an allowlist: the in-guest registry pull obeys allowed_cidrs, so a /32 breaks the image's first boot (docs/launch.md, refusals); pack it and use --from");
+	if (r->require_dns_guard && (r->no_dns_guard || !version_has_dns_flag(v)))
+		return bv_error_set(err, EPERM, r->no_dns_guard ? "--require-dns-guard and --no-dns-guard contradict each other"
+				    : "--require-dns-guard: this smolvm has no --dns (< 1.2.5), so its gateway forwards every guest DNS query to 1.1.1.1 whatever the allowlist says and no DNS guard can close that (docs/launch.md, The DNS guard); upgrade smolvm to >= 1.2.5");
 	return 0;
+}
+
+bool launch_wants_guard(const struct launch_req *r, const struct bv_version *v)
+{
+	return !r->no_dns_guard && version_has_dns_flag(v);
 }
 
 static size_t put(const char *argv[LAUNCH_ARGV_MAX], size_t n, const char *s)
@@ -49,7 +57,7 @@ static size_t put_name(const char *argv[LAUNCH_ARGV_MAX], size_t n, const char *
 }
 
 void launch_create_argv(const struct launch_req *r, const struct bv_version *v, const char *allow_cidr,
-			const char *argv[LAUNCH_ARGV_MAX])
+			const char *dns, const char *argv[LAUNCH_ARGV_MAX])
 {
 	size_t n = 0;
 	n = put(argv, n, r->smolvm);
@@ -61,7 +69,11 @@ void launch_create_argv(const struct launch_req *r, const struct bv_version *v, 
 	/* --net explicitly: with --from, --allow-cidr does not imply it before 1.8.0. */
 	n = put(argv, n, "--net");
 	n = put(argv, n, "--allow-cidr");
-	put(argv, n, allow_cidr);
+	n = put(argv, n, allow_cidr);
+	if (dns) { /* the gateway's upstream: the bottle's DNS guard (>= 1.2.5) */
+		n = put(argv, n, "--dns");
+		put(argv, n, dns);
+	}
 }
 
 void launch_delete_argv(const char *smolvm, const char *name, const struct bv_version *v,
@@ -76,7 +88,7 @@ void launch_delete_argv(const char *smolvm, const char *name, const struct bv_ve
 }
 
 void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, const char *control,
-			const char *argv[LAUNCH_ARGV_MAX])
+			const struct dnsguard *guard, const char *argv[LAUNCH_ARGV_MAX])
 {
 	size_t n = 0;
 	n = put(argv, n, r->verify);
@@ -88,12 +100,15 @@ void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, cons
 	n = put(argv, n, r->smolvm);
 	n = put(argv, n, "--policy");
 	n = put(argv, n, r->policy ? r->policy : "builtin");
+	/* The hand-over decides once: it watches the whole window (docs/trust.md). */
+	n = put(argv, n, "--full-window");
 	if (control) {
 		n = put(argv, n, "--allow-dest");
 		n = put(argv, n, control);
 	}
 	const char *opt[][2] = { { "--kvm-device", r->kvm_device }, { "--db", r->db },
-				 { "--data-dir", r->data_dir } };
+				 { "--data-dir", r->data_dir }, { "--dns-guard", guard ? guard->addr : NULL },
+				 { "--dns-guard-log", guard ? guard->log : NULL } };
 	for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
 		if (!opt[i][1])
 			continue;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "core/cidr.h"
+#include "launch/dnsguard.h"
 #include "core/error.h"
 #include "smolvm/version.h"
 
@@ -26,6 +27,12 @@ struct launch_req {
 	const char *lease_dir, *db, *data_dir;
 	bool dry_run;
 	char **cmd;              /* after "--": run in the bottle once it is proven; or NULL */
+	/* The DNS guard (docs/launch.md): on by default where smolvm has --dns (>= 1.2.5). */
+	bool no_dns_guard;       /* --no-dns-guard: leave smolvm's DNS carve-out open (TODO) */
+	bool require_dns_guard;  /* --require-dns-guard: refuse a smolvm without --dns */
+	const char *dns_guard_addr, *dns_guard_user, *dnsmasq;
+	const char *dns_allow[DNSGUARD_ALLOW_MAX + 1]; /* --dns-allow NAME=IPV4 */
+	size_t n_dns_allow;
 };
 
 /* The single allowed destination as a CIDR: "127.0.0.16/32" for an alias, or --allow
@@ -37,14 +44,18 @@ int launch_allowlist(const char *text, struct bv_cidr *out, struct bv_error *err
 int launch_refusal(const struct launch_req *r, const struct bv_version *v, const struct bv_cidr *allow,
 		   struct bv_error *err);
 
-/* smolvm argv (pointers into r and allow_cidr; NULL-terminated). */
+/* A DNS guard for this bottle: smolvm has --dns (>= 1.2.5) and --no-dns-guard was not given. */
+bool launch_wants_guard(const struct launch_req *r, const struct bv_version *v);
+
+/* smolvm argv (pointers into r, allow_cidr and dns; NULL-terminated). dns: the guard's
+ * address for --dns, or NULL. */
 void launch_create_argv(const struct launch_req *r, const struct bv_version *v, const char *allow_cidr,
-			const char *argv[LAUNCH_ARGV_MAX]);
+			const char *dns, const char *argv[LAUNCH_ARGV_MAX]);
 void launch_delete_argv(const char *smolvm, const char *name, const struct bv_version *v,
 			const char *argv[LAUNCH_ARGV_MAX]);
 
-/* bottle-verify all argv; control ("tcp:ADDR:PORT") may be NULL. */
+/* bottle-verify all argv; control ("tcp:ADDR:PORT") and guard may be NULL. */
 void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, const char *control,
-			const char *argv[LAUNCH_ARGV_MAX]);
+			const struct dnsguard *guard, const char *argv[LAUNCH_ARGV_MAX]);
 
 #endif

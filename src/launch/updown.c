@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "launch/alias_pool.h"
+#include "launch/dnsguard.h"
 #include "launch/enforce.h"
 #include "smolvm/paths.h"
 #include "core/proc.h"
@@ -27,6 +28,9 @@ struct launch {
 	char alias[16];                /* the leased alias, or "" */
 	char allow_cidr[CIDR_TEXT_MAX];
 	char control[128];             /* "tcp:ADDR:PORT" or "" */
+	bool guarded;                  /* the bottle gets a DNS guard (g) */
+	bool guard_started;
+	struct dnsguard g;
 	int step;
 };
 
@@ -131,6 +135,11 @@ static int allowlist(struct launch *l, struct bv_error *err)
 	} else {
 		cidr_format(&c, l->allow_cidr);
 	}
+	if (launch_wants_guard(r, &l->v)) {
+		if ((rc = dnsguard_plan(l->lease_dir, r->name, r->dns_guard_addr, &l->g, err)) < 0)
+			return rc;
+		l->guarded = true;
+	}
 	if (r->control_port) {
 		char addr[CIDR_TEXT_MAX];
 		snprintf(addr, sizeof addr, "%s", l->allow_cidr);
@@ -156,14 +165,20 @@ static void print_plan(struct launch *l, FILE *f)
 	const char *create[LAUNCH_ARGV_MAX], *verify[LAUNCH_ARGV_MAX], *del[LAUNCH_ARGV_MAX];
 	subnet_slug(r->name, slug, sizeof slug);
 	unsigned o = subnet_octet(slug);
-	launch_create_argv(r, &l->v, l->allow_cidr, create);
-	launch_verify_argv(r, l->allow_cidr, l->control[0] ? l->control : NULL, verify);
+	launch_create_argv(r, &l->v, l->allow_cidr, l->guarded ? l->g.addr : NULL, create);
+	launch_verify_argv(r, l->allow_cidr, l->control[0] ? l->control : NULL, l->guarded ? &l->g : NULL, verify);
 	launch_delete_argv(r->smolvm, r->name, &l->v, del);
 	fprintf(f, "plan for bottle %s (smolvm %s)\n", r->name, version_format(&l->v, ver, sizeof ver));
 	fprintf(f, "  allowlist [%s]%s%s%s\n", l->allow_cidr, l->alias[0] ? " (alias " : "",
 		l->alias, l->alias[0] ? (r->dry_run ? ", would be leased)" : ", leased)") : "");
 	fprintf(f, "  bundle subnet (bot-bottle's derivation, shown only): slug %s -> 192.168.%u.0/24, gateway 192.168.%u.1, bundle 192.168.%u.2\n",
 		slug, o, o, o);
+	if (l->guarded)
+		fprintf(f, "  dns      guard %s:53 (dnsmasq: %zu allowed name(s), NXDOMAIN for the rest, forwards nothing; record %s)\n",
+			l->g.addr, r->n_dns_allow, l->g.log);
+	else
+		fprintf(f, "  dns      no guard (%s): smolvm's gateway forwards every guest DNS query to its upstream (a TODO in the report)\n",
+			r->no_dns_guard ? "--no-dns-guard" : "smolvm < 1.2.5 has no --dns");
 	print_argv(f, "create", create);
 	fprintf(f, "  enforce  allowed_cidrs = [%s] in %s (%s)\n", l->allow_cidr, l->db,
 		version_from_drops_policy(&l->v) && r->from ? "repairs --from's drop on this version"
@@ -233,6 +248,10 @@ static int teardown(struct launch *l, bool created)
 			rc = -EIO;
 		}
 	}
+	if (l->guard_started && dnsguard_stop(&l->g, &err) < 0) {
+		fprintf(stderr, "up %s: teardown: %s\n", l->r->name, err.msg);
+		rc = -EIO;
+	}
 	if (l->alias[0] && alias_pool_release(l->lease_dir, l->r->name, &err) < 0) {
 		fprintf(stderr, "up %s: teardown: %s\n", l->r->name, err.msg);
 		rc = -EIO;
@@ -247,8 +266,15 @@ static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 	const char *create[LAUNCH_ARGV_MAX], *verify[LAUNCH_ARGV_MAX];
 	const char *start[] = { r->smolvm, "machine", "start", "--name", r->name, NULL };
 	int st = 0;
-	launch_create_argv(r, &l->v, l->allow_cidr, create);
+	launch_create_argv(r, &l->v, l->allow_cidr, l->guarded ? l->g.addr : NULL, create);
 	l->step = 5;
+	if (l->guarded) {
+		struct dnsguard_opts go = { .dnsmasq = r->dnsmasq, .user = r->dns_guard_user, .allow = r->dns_allow };
+		if (alias_pool_make_dir(l->lease_dir, err) < 0 || dnsguard_start(&l->g, &go, err) < 0)
+			return 2;
+		l->guard_started = true;
+		say(l, "DNS guard answering at %s:53", l->g.addr);
+	}
 	if (smolvm_step(create, 120000, &st, err) < 0)
 		return 2;
 	*created = true;
@@ -264,7 +290,7 @@ static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 	if (wait_exec_ready(l, err) < 0)
 		return 2;
 	l->step = 9;
-	launch_verify_argv(r, l->allow_cidr, l->control[0] ? l->control : NULL, verify);
+	launch_verify_argv(r, l->allow_cidr, l->control[0] ? l->control : NULL, l->guarded ? &l->g : NULL, verify);
 	say(l, "verifying: bottle-verify all (TAP on stdout)");
 	fflush(stdout);
 	bool timed_out;
@@ -341,7 +367,7 @@ int launch_up(const struct launch_req *req)
 out:
 	if (code != 0 && err.msg[0])
 		fprintf(stderr, "up %s: FAILED at step %d/%d: %s\n", r.name, l.step, STEPS, err.msg);
-	if (code != 0 && !r.dry_run && (created || l.alias[0])) {
+	if (code != 0 && !r.dry_run && (created || l.alias[0] || l.guard_started)) {
 		fprintf(stderr, "up %s: tearing down (stop, delete -f, release the lease)\n", r.name);
 		if (teardown(&l, created) < 0)
 			code = 2;
@@ -365,11 +391,13 @@ int launch_down(const struct launch_req *req)
 		goto out;
 	}
 	snprintf(l.alias, sizeof l.alias, "?"); /* release whatever lease names this machine */
+	/* and stop whatever guard serves it (its address does not matter to stop it) */
+	l.guard_started = dnsguard_plan(l.lease_dir, req->name, "127.0.0.1", &l.g, &err) == 0;
 	if (!exists)
 		fprintf(stderr, "down %s: no such machine; releasing any lease it held\n", req->name);
 	code = teardown(&l, exists) < 0 ? 1 : 0;
 	if (code == 0)
-		printf("down %s: %s\n", req->name, exists ? "stopped, deleted, lease released" : "nothing to do");
+		printf("down %s: %s\n", req->name, exists ? "stopped, deleted, lease and DNS guard released" : "nothing to do");
 out:
 	free(raw);
 	free(l.db);

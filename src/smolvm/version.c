@@ -141,6 +141,11 @@ bool version_gateway_serves_dns_tcp(const struct bv_version *v)
 	return at_least(v, 1, 2, 5);
 }
 
+bool version_has_dns_flag(const struct bv_version *v)
+{
+	return at_least(v, 1, 2, 5);
+}
+
 bool version_ignores_data_dir_env(const struct bv_version *v)
 {
 	return before(v, 1, 2, 5);

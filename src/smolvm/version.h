@@ -39,6 +39,9 @@ bool version_cp_has_mode(const struct bv_version *v);
 bool version_has_denial_log(const struct bv_version *v);
 /* >= 1.2.5: the gateway serves DNS over TCP to its own address (and takes --dns). */
 bool version_gateway_serves_dns_tcp(const struct bv_version *v);
+/* >= 1.2.5: `create --dns IP` names the gateway's upstream resolver, stored as the row's
+ * dns (#461; src/cli/machine.rs, src/agent/launcher.rs @v1.9.3): what a DNS guard needs. */
+bool version_has_dns_flag(const struct bv_version *v);
 /* >= 1.0.0: `create --from` makes the machine's data dir; before, only `start` does
  * (ensure_vm_dir, src/agent/manager.rs @v0.8.0), so a fresh row has no vm.lock yet. */
 bool version_data_dir_at_create(const struct bv_version *v);

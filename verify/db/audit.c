@@ -258,6 +258,28 @@ static void check_dns_filter_hosts(struct db_ctx *c)
 			    c->version_text);
 }
 
+/* On a guarded bottle the gateway's upstream must be the guard: any other `dns` (or none:
+ * smolvm's default 1.1.1.1) forwards every guest query beyond it. */
+static void check_dns_guard(struct db_ctx *c)
+{
+	const char *desc = "dns names the bottle's DNS guard";
+	if (!c->o->dns_guard || db_blocked(c, "db.dns.guard", desc))
+		return;
+	const cJSON *d = record_get(&c->rec, "dns");
+	const char *have = cJSON_IsString(d) ? d->valuestring : NULL;
+	char want[96];
+	snprintf(want, sizeof want, "%s (--dns-guard)", c->o->dns_guard);
+	if (c->o->version->known && !version_has_dns_flag(c->o->version)) {
+		db_point(c, "db.dns.guard", BV_NOT_OK, desc, want, "this smolvm has no --dns (< 1.2.5)",
+			 "upgrade smolvm to >= 1.2.5, or run without a DNS guard (the DNS carve-out stays open)");
+	} else if (have && strcmp(have, c->o->dns_guard) == 0) {
+		db_point(c, "db.dns.guard", BV_OK, desc, NULL, NULL, NULL);
+	} else {
+		db_point(c, "db.dns.guard", BV_NOT_OK, desc, want, have ? have : "unset (the gateway forwards to 1.1.1.1)",
+			 "recreate the machine with --dns GUARD (bottle-launch up does); a running machine keeps the dns it started with");
+	}
+}
+
 static void note_version_facts(struct db_ctx *c)
 {
 	const struct bv_version *v = c->o->version;
@@ -301,6 +323,7 @@ int check_db(struct bv_report *r, const struct db_check_opts *o)
 	check_network(&c);
 	check_backend(&c);
 	check_dns_filter_hosts(&c);
+	check_dns_guard(&c);
 	db_check_bypass(&c);
 	db_check_known_keys(&c);
 	db_check_env(&c);

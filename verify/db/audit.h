@@ -16,6 +16,8 @@ struct db_check_opts {
 	const char *const *expect_hosts;  /* expected dns_filter_hosts (NULL-terminated) or NULL */
 	const char *const *accept_bypass; /* bypass fields the operator accepts, or NULL */
 	const struct bv_version *version; /* detected smolvm version (known may be false) */
+	const char *dns_guard;            /* the DNS guard's address the row's dns must name,
+	                                   * or NULL (no db.dns.guard point) */
 };
 
 /* Adds the points; returns 0, or -ENOMEM when the report could not be filled. */

@@ -31,8 +31,9 @@ static void class_point(struct bv_report *r, const struct egress_run *e, const c
 	point_field(p, "evidence", g.evidence);
 	if (!e->report_ok)
 		point_field(p, "report", e->report_err);
-	point_field(p, "remediation", g.open ? "tighten the allowlist (bottle-launch enforce) and check the backend: this class escapes the bottle"
-					     : "make the run judgeable: the control must be reachable, the sinks up and the probe's report complete");
+	point_field(p, "remediation", st == BV_TODO && g.dns_gap ? EGRESS_DNS_GAP_REMEDIATION
+				      : g.open ? "tighten the allowlist (bottle-launch enforce) and check the backend: this class escapes the bottle"
+					       : "make the run judgeable: the control must be reachable, the sinks up and the probe's report complete");
 	if (st == BV_TODO)
 		point_set_reason(p, g.gap ? g.gap : "accepted gap");
 }

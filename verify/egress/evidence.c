@@ -122,6 +122,22 @@ static void begin_census(struct evidence *ev, const char *data_dir)
 	ev->census_started = true;
 }
 
+static void begin_guard(struct evidence *ev, const struct evidence_opts *o)
+{
+	struct bv_error err = { 0 };
+	if (!o->guard_addr || !o->guard_log)
+		return;
+	ev->guarded = true;
+	snprintf(ev->guard_addr, sizeof ev->guard_addr, "%s", o->guard_addr);
+	snprintf(ev->guard_log, sizeof ev->guard_log, "%s", o->guard_log);
+	snprintf(ev->guard_suffix, sizeof ev->guard_suffix, ".%s.exfil.test", o->run ? o->run : "");
+	ev->gnames.suffix = ev->glive.suffix = ev->guard_suffix;
+	if (guardlog_mark(o->guard_log, &ev->gmark, &err) < 0)
+		snprintf(ev->guard_why, sizeof ev->guard_why, "cannot mark the DNS guard's record: %s", err.msg);
+	else
+		ev->gmarked = true;
+}
+
 void evidence_begin(struct evidence *ev, const struct evidence_opts *o)
 {
 	memset(ev, 0, sizeof *ev);
@@ -130,6 +146,7 @@ void evidence_begin(struct evidence *ev, const struct evidence_opts *o)
 	ev->denial_log = o->version && version_has_denial_log(o->version) && !ev->tsi;
 	begin_denials(ev, o);
 	begin_census(ev, o->data_dir);
+	begin_guard(ev, o);
 	snprintf(ev->data_dir, sizeof ev->data_dir, "%s", o->data_dir);
 }
 
@@ -148,6 +165,12 @@ void evidence_end(struct evidence *ev)
 		else
 			ev->census_ok = true;
 	}
+	if (ev->gmarked) {
+		if (guardlog_read_since(ev->guard_log, &ev->gmark, &ev->gnames, &err) < 0)
+			snprintf(ev->guard_why, sizeof ev->guard_why, "the DNS guard's record cannot be read whole: %s", err.msg);
+		else
+			ev->guard_ok = true;
+	}
 	if (ev->marked) {
 		if (denials_read_since(ev->data_dir, &ev->mark, &ev->set, &err) < 0)
 			snprintf(ev->denials_why, sizeof ev->denials_why, "the denial log cannot be read whole: %s", err.msg);
@@ -164,6 +187,8 @@ void evidence_free(struct evidence *ev)
 		denials_mark_release(&ev->mark);
 	denial_set_free(&ev->set);
 	denial_set_free(&ev->live);
+	guardlog_names_free(&ev->gnames);
+	guardlog_names_free(&ev->glive);
 	census_free(&ev->census);
 	ev->marked = ev->census_started = false;
 }
@@ -190,10 +215,20 @@ bool evidence_refused(const struct evidence *ev, const struct policy_dest *d)
 	return ev->denials_ok && refused_in(&ev->set, d);
 }
 
+static void peek_guard(struct evidence *ev)
+{
+	struct bv_error err = { 0 };
+	if (!ev->gmarked)
+		return;
+	guardlog_names_free(&ev->glive);
+	ev->glive_ok = guardlog_read_since(ev->guard_log, &ev->gmark, &ev->glive, &err) == 0;
+}
+
 void evidence_peek(struct evidence *ev)
 {
 	struct bv_error err = { 0 };
 	struct denial_set live = { 0 };
+	peek_guard(ev);
 	if (!ev->marked || ev->peek_off)
 		return;
 	int r = denials_read_since(ev->data_dir, &ev->mark, &live, &err);
@@ -208,6 +243,18 @@ void evidence_peek(struct evidence *ev)
 	}
 	denial_set_free(&live);
 	ev->peek_off = big;
+}
+
+bool evidence_contained(const struct evidence *ev, const char *qname)
+{
+	return ev->guarded && ev->guard_ok && guardlog_asked(&ev->gnames, qname) &&
+	       !guardlog_forwarded(&ev->gnames, qname);
+}
+
+bool evidence_contained_so_far(const struct evidence *ev, const char *qname)
+{
+	return ev->guarded && ev->glive_ok && guardlog_asked(&ev->glive, qname) &&
+	       !guardlog_forwarded(&ev->glive, qname);
 }
 
 bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d)
@@ -296,7 +343,9 @@ size_t evidence_leaks(const struct evidence *ev, const struct policy *p,
 		const struct census_entry *e = census_entry(&ev->census, i);
 		if (!census_entry_is_egress(e) || explained(e, p, allowed))
 			continue;
-		if (!ev->tsi && is_upstream(e, upstream)) {
+		if (ev->guarded && is_upstream(e, ev->guard_addr))
+			continue; /* the guard: contained, not a carve-out */
+		if (!ev->tsi && !ev->guarded && is_upstream(e, upstream)) {
 			(*carveout)++;
 			continue;
 		}
@@ -322,10 +371,15 @@ bool evidence_guest_local(const struct evidence *ev, const struct policy_dest *d
 	return memcmp(a, lo6, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
 }
 
-void evidence_words(const struct evidence *ev, const struct policy_dest *d, char *buf, size_t cap)
+void evidence_words(const struct evidence *ev, const struct policy_dest *d, const char *qname, char *buf,
+		    size_t cap)
 {
 	const char *record = !ev->denial_log ? "none-kept" : !ev->denials_ok ? "unreadable"
 			     : evidence_refused(ev, d) ? "refused" : "no-refusal";
 	const char *census = evidence_census_saw(ev, d) ? "saw" : ev->census_ok ? "nothing" : "not-run";
-	snprintf(buf, cap, "record=%s census=%s", record, census);
+	bool dns = d->kind == PROBE_DNS_UDP || d->kind == PROBE_DNS_TCP;
+	const char *guard = !ev->guarded || !dns ? NULL : !ev->guard_ok ? "unreadable"
+			    : guardlog_forwarded(&ev->gnames, qname) ? "forwarded"
+			    : guardlog_asked(&ev->gnames, qname) ? "asked" : "not-asked";
+	snprintf(buf, cap, "record=%s census=%s%s%s", record, census, guard ? " guard=" : "", guard ? guard : "");
 }

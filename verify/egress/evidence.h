@@ -11,12 +11,17 @@
 #include "core/cidr.h"
 #include "egress/census.h"
 #include "egress/denials.h"
+#include "egress/guardlog.h"
 #include "egress/policy.h"
 #include "smolvm/version.h"
 
 struct evidence_opts {
 	const char *data_dir;             /* the machine's data dir: agent.pid, the denial log */
 	const struct bv_version *version; /* the bottle's smolvm (known or not) */
+	/* The bottle's DNS guard (bottle-launch's dnsmasq, smolvm --dns): its address and its
+	 * query log; both NULL for an unguarded bottle. run: this run's id (the guard's
+	 * names of interest end in ".RUN.exfil.test"). */
+	const char *guard_addr, *guard_log, *run;
 };
 
 struct evidence {
@@ -26,6 +31,10 @@ struct evidence {
 	char denials_why[640];
 	bool census_ok;  /* the VMM named by agent.pid was followed for the whole run */
 	char census_why[640];
+	bool guarded;    /* the bottle's DNS ends at a guard (guard_addr) */
+	bool guard_ok;   /* the guard's record was marked before the run and read whole after */
+	char guard_why[640];
+	char guard_addr[64];
 	/* Private. */
 	bool marked, census_started;
 	char data_dir[4096];
@@ -33,6 +42,10 @@ struct evidence {
 	struct denial_set set;
 	struct denial_set live; /* evidence_peek's latest reading */
 	bool live_ok, peek_off;
+	char guard_log[4096], guard_suffix[96];
+	struct guardlog_mark gmark;
+	struct guardlog_names gnames, glive;
+	bool gmarked, glive_ok;
 	struct census census;
 };
 
@@ -62,8 +75,9 @@ bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d)
 
 /* The VMM's egress sockets that no allowed destination explains: not in allowed (the
  * bottle's allowlist), not a control of p, not the DNS upstream carve-out (upstream:53,
- * counted in *carveout when the version has one). Each is appended to buf as evidence;
- * returns how many. */
+ * counted in *carveout when the version has one). On a guarded bottle the guard (its
+ * address, port 53) explains its sockets and there is no carve-out: a socket to the old
+ * upstream is a leak. Each is appended to buf as evidence; returns how many. */
 size_t evidence_leaks(const struct evidence *ev, const struct policy *p,
 		      const struct bv_cidr_set *allowed, const char *upstream, size_t *carveout,
 		      char *buf, size_t cap);
@@ -73,7 +87,14 @@ size_t evidence_leaks(const struct evidence *ev, const struct policy *p,
  * through the gateway address). Not on TSI, where it is the host's loopback. */
 bool evidence_guest_local(const struct evidence *ev, const struct policy_dest *d);
 
+/* On a guarded bottle: the guard's record shows qname (this destination's DNS name,
+ * "dI.RUN.exfil.test") asked and not forwarded: the query reached the guard and stopped
+ * there. False on an unguarded bottle. */
+bool evidence_contained(const struct evidence *ev, const char *qname);
+bool evidence_contained_so_far(const struct evidence *ev, const char *qname);
+
 /* "record=refused census=saw" style words for destination d's evidence line. */
-void evidence_words(const struct evidence *ev, const struct policy_dest *d, char *buf, size_t cap);
+void evidence_words(const struct evidence *ev, const struct policy_dest *d, const char *qname, char *buf,
+		    size_t cap);
 
 #endif

@@ -15,6 +15,22 @@
 #include "egress/sink.h"
 #include "egress/verdict.h"
 
+static bool is_dns(const struct policy_dest *d)
+{
+	return d->kind == PROBE_DNS_UDP || d->kind == PROBE_DNS_TCP;
+}
+
+void egress_qname(const struct egress_run *e, size_t i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "d%zu.%s.exfil.test", i, e->run);
+}
+
+bool egress_gap_accepted(const struct egress_run *e, const struct policy_dest *d)
+{
+	/* A guard closes the DNS carve-out: what it was conceded for must now be proven. */
+	return d->accept_gap && !(e->outside && e->ev.guarded && is_dns(d));
+}
+
 static enum sink_kind sink_kind_of(const struct policy_dest *d)
 {
 	enum probe_kind k = d->kind;
@@ -81,10 +97,11 @@ static char *plan_text(const struct egress_run *e, size_t *len)
 	n += (size_t)snprintf(t + n, cap - n, "BV-PLAN 1\nrun %s deadline_ms %u\n", e->run, e->p->deadline_ms);
 	for (size_t i = 0; i < e->p->n_dests; i++) {
 		const struct policy_dest *d = &e->p->dests[i];
-		bool dns = d->kind == PROBE_DNS_UDP || d->kind == PROBE_DNS_TCP;
+		char q[EGRESS_QNAME_MAX];
+		egress_qname(e, i, q, sizeof q);
 		n += (size_t)snprintf(t + n, cap - n, "probe d%zu %s %s %u", i, probe_kind_name(d->kind), d->addr, d->port);
-		if (dns)
-			n += (size_t)snprintf(t + n, cap - n, " d%zu.%s.exfil.test", i, e->run);
+		if (is_dns(d))
+			n += (size_t)snprintf(t + n, cap - n, " %s", q);
 		if (d->kind == PROBE_GIT)
 			n += (size_t)snprintf(t + n, cap - n, " %s %s", d->repo, d->ref);
 		if (d->kind == PROBE_HTTP || d->kind == PROBE_GIT) {
@@ -115,12 +132,20 @@ void egress_new_run_id(char run[PLAN_RUN_MAX + 1])
 static bool decided_early(struct egress_run *e, size_t i)
 {
 	const struct policy_dest *d = &e->p->dests[i];
+	char q[EGRESS_QNAME_MAX];
 	if (d->kind == PROBE_HTTP || d->kind == PROBE_GIT)
 		return false;
-	if (d->kind == PROBE_DNS_UDP && d->accept_gap && !d->control && e->udp53_answered)
+	if (d->kind == PROBE_DNS_UDP && egress_gap_accepted(e, d) && !d->control && e->udp53_answered)
 		return true;
-	return egress_sink_saw(e, i) || evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d) ||
-	       evidence_census_saw_so_far(&e->ev, d);
+	egress_qname(e, i, q, sizeof q);
+	if (evidence_census_saw_so_far(&e->ev, d))
+		return true;
+	/* An escape a sink saw is waited for in the census too, so that its socket is in the
+	 * evidence (a relayed UDP/53 query is a socket to the upstream, not to d: not that). */
+	if (egress_sink_saw(e, i))
+		return !e->ev.census_started || d->kind == PROBE_DNS_UDP;
+	return evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d) ||
+	       (is_dns(d) && evidence_contained_so_far(&e->ev, q));
 }
 
 /* The transport's watch: true once every destination is decided (the run ends there). */
@@ -146,7 +171,7 @@ static void probe_and_read(struct egress_run *e, const struct transport *t, cons
 	struct spawn_watch w = { .stop = evidence_is_in, .ctx = e, .every_ms = EGRESS_WATCH_MS };
 	long t0 = bv_now_ms();
 	e->report_ok = false;
-	if (transport_run_probe(t, pt, len, (int)e->p->deadline_ms + 5000, e->outside ? &w : NULL, &res, &err) < 0) {
+	if (transport_run_probe(t, pt, len, (int)e->p->deadline_ms + 5000, e->outside && !t->full_window ? &w : NULL, &res, &err) < 0) {
 		snprintf(e->report_err, sizeof e->report_err, "%s", err.msg);
 		return;
 	}
@@ -171,8 +196,8 @@ static void judge(struct egress_run *e)
 {
 	bool *allowed = calloc(e->p->n_dests, sizeof *allowed);
 	for (size_t i = 0; i < e->p->n_dests; i++) {
-		char id[24];
-		snprintf(id, sizeof id, "d%zu", i);
+		char q[EGRESS_QNAME_MAX];
+		egress_qname(e, i, q, sizeof q);
 		long s = e->sink_of[i];
 		struct verdict_input in = {
 			.result = e->report_ok ? &e->results[i] : NULL,
@@ -184,6 +209,7 @@ static void judge(struct egress_run *e)
 			.outside = e->outside,
 			.census_saw = e->outside && evidence_census_saw(&e->ev, &e->p->dests[i]),
 			.refused = e->outside && evidence_refused(&e->ev, &e->p->dests[i]),
+			.contained = e->outside && is_dns(&e->p->dests[i]) && evidence_contained(&e->ev, q),
 		};
 		/* A sink log we could not read could hide an escape: nothing is judged. */
 		e->v[i] = e->sinks ? verdict_of(&in) : VERDICT_INCONCLUSIVE;
@@ -228,7 +254,9 @@ void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_
 		n = strlen(buf);
 		if (n + 1 < cap)
 			buf[n++] = ' ', buf[n] = '\0';
-		evidence_words(&e->ev, d, buf + n, cap - n);
+		char q[EGRESS_QNAME_MAX];
+		egress_qname(e, i, q, sizeof q);
+		evidence_words(&e->ev, d, q, buf + n, cap - n);
 	}
 }
 
@@ -252,14 +280,15 @@ void egress_group_fold(const struct egress_run *e,
 		bool unjudged = e->v[i] == VERDICT_INCONCLUSIVE;
 		/* An accepted gap is conceded: unproven (e.g. a UDP/53 timeout at a gateway that
 		 * answers them all) it stays the known gap, a TODO, never ok. */
-		if (d->accept_gap && !d->control && unjudged)
+		bool gap = egress_gap_accepted(e, d);
+		if (gap && !d->control && unjudged)
 			is_open = true, unjudged = false;
 		g->open = g->open || (!d->control && is_open);
 		g->unsure = g->unsure || unjudged || (d->control && !is_open);
-		if (!d->control && is_open && !d->accept_gap)
+		if (!d->control && is_open && !gap)
 			g->all_gaps = false;
-		if (d->accept_gap)
-			g->gap = d->gap_reason;
+		if (gap)
+			g->gap = d->gap_reason, g->dns_gap = g->dns_gap || is_dns(d);
 	}
 }
 
@@ -306,7 +335,8 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 		rc = bv_error_set(err, ENOMEM, "out of memory");
 	if (rc == 0 && (rc = sinks_start(e->specs, e->n_specs, e->run, &e->sinks, err)) == 0) {
 		if (e->outside) {
-			struct evidence_opts eo = { .data_dir = t->data_dir ? t->data_dir : "", .version = t->version };
+			struct evidence_opts eo = { .data_dir = t->data_dir ? t->data_dir : "", .version = t->version,
+						    .guard_addr = t->guard_addr, .guard_log = t->guard_log, .run = e->run };
 			evidence_begin(&e->ev, &eo);
 		}
 		probe_and_read(e, t, pt, len);

@@ -59,6 +59,13 @@ void egress_run_set_after(void (*fn)(void));
 /* How often a smolvm run asks whether the outside evidence is all in. */
 #define EGRESS_WATCH_MS 10
 
+/* Destination i's DNS name in the plan: "dI.RUN.exfil.test". */
+#define EGRESS_QNAME_MAX 96
+void egress_qname(const struct egress_run *e, size_t i, char *buf, size_t cap);
+/* d's accept_gap, unless a DNS guard closed that gap (a guarded bottle's DNS classes must
+ * be proven contained). */
+bool egress_gap_accepted(const struct egress_run *e, const struct policy_dest *d);
+
 /* Did any sink log destination i's nonce or its token (a leak is a leak wherever it lands)? */
 bool egress_sink_saw(const struct egress_run *e, size_t i);
 /* Did destination i's own sink log its token (a control's evidence must be its own)? */
@@ -79,12 +86,16 @@ struct egress_group {
 	size_t guest_local; /* members left out: the guest's own loopback (evidence_guest_local) */
 	bool open, unsure, all_gaps, control;
 	const char *gap;     /* the last accepted gap's reason, or NULL */
+	bool dns_gap;        /* an accepted gap is DNS (the carve-out a DNS guard closes) */
 	char evidence[3072]; /* one egress_evidence_line per member */
 };
 /* Fold the destinations for which member(d, key) is true into *g (zeroed first). */
 void egress_group_fold(const struct egress_run *e,
 		       bool (*member)(const struct policy_dest *d, const void *key), const void *key,
 		       struct egress_group *g);
+
+/* What a TODO for the DNS carve-out tells the operator. */
+#define EGRESS_DNS_GAP_REMEDIATION "close the DNS carve-out with a DNS guard: bottle-launch up gives every bottle one on smolvm >= 1.2.5 (upgrade an older smolvm; docs/launch.md, The DNS guard)"
 
 #define EGRESS_GUEST_LOCAL_REASON "on this smolvm (virtio-net) the guest's 127.x and ::1 are its own loopback: a probe of them never reaches the gateway; host loopback is probed through the gateway address"
 

@@ -36,6 +36,10 @@ struct transport {
 	 * for the outside evidence (evidence.h); allowed may be NULL: controls only. */
 	const char *data_dir;
 	const struct bv_cidr_set *allowed;
+	/* smolvm: the bottle's DNS guard (--dns-guard ADDR, --dns-guard-log FILE), or NULL. */
+	const char *guard_addr, *guard_log;
+	/* smolvm: never end a run early on its evidence (--full-window). */
+	bool full_window;
 };
 
 /* Run the probe with plan on stdin; capture up to 1 MiB of stdout and 64 KiB of stderr;

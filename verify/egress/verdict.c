@@ -18,7 +18,7 @@ enum verdict verdict_of(const struct verdict_input *in)
 	 * that did not send, or says "connected" with nothing seen outside, proves nothing,
 	 * and its report (or the lack of one) changes nothing. */
 	if (in->outside)
-		return in->refused && !in->never_denied ? VERDICT_DENIED_ACTIVE : VERDICT_INCONCLUSIVE;
+		return (in->refused && !in->never_denied) || in->contained ? VERDICT_DENIED_ACTIVE : VERDICT_INCONCLUSIVE;
 	if (!in->result)
 		return VERDICT_INCONCLUSIVE;
 	bool opened = in->result->outcome == OUT_CONNECTED || in->result->outcome == OUT_REPLIED ||

@@ -31,6 +31,8 @@ struct verdict_input {
 	bool outside;
 	bool census_saw; /* outside: a VMM host socket went to it */
 	bool refused;    /* outside: the gateway recorded refusing it during the run */
+	bool contained;  /* outside: its DNS name reached the bottle's DNS guard and went no
+	                  * further (the guard's record) */
 };
 
 enum verdict verdict_of(const struct verdict_input *in);

@@ -240,8 +240,9 @@ static void group_point(struct bv_report *r, const struct gate_run *g, const cha
 	point_field(p, "evidence", grp.evidence);
 	if (!e->report_ok)
 		point_field(p, "report", e->report_err);
-	point_field(p, "remediation", grp.open ? "this path leaves the bottle: tighten the allowlist and the backend (bottle-verify egress names the class)"
-					       : "make the run judgeable: the control must be reachable, the sinks up and the probe's report complete");
+	point_field(p, "remediation", st == BV_TODO && grp.dns_gap ? EGRESS_DNS_GAP_REMEDIATION
+				      : grp.open ? "this path leaves the bottle: tighten the allowlist and the backend (bottle-verify egress names the class)"
+						 : "make the run judgeable: the control must be reachable, the sinks up and the probe's report complete");
 	if (st == BV_TODO)
 		point_set_reason(p, grp.gap ? grp.gap : "accepted gap");
 }

@@ -27,7 +27,7 @@ static void expect_create_delete(const struct launch_req *r, struct bv_version v
 {
 	const char *argv[LAUNCH_ARGV_MAX];
 	char s[256];
-	launch_create_argv(r, &v, allow, argv);
+	launch_create_argv(r, &v, allow, NULL, argv);
 	joined(argv, s, sizeof s);
 	cr_assert_str_eq(s, create);
 	launch_delete_argv("smolvm", r->name, &v, argv);
@@ -56,9 +56,40 @@ Test(launch_plan, verify_argv_carries_the_control_and_test_paths)
 	struct launch_req r = { .name = "b", .smolvm = "smolvm", .verify = "bv", .kvm_device = "/k" };
 	const char *argv[LAUNCH_ARGV_MAX];
 	char s[256];
-	launch_verify_argv(&r, "127.0.0.16/32", "tcp:127.0.0.16:8888", argv);
+	launch_verify_argv(&r, "127.0.0.16/32", "tcp:127.0.0.16:8888", NULL, argv);
 	joined(argv, s, sizeof s);
-	cr_assert_str_eq(s, "bv all b --expect 127.0.0.16/32 --smolvm smolvm --policy builtin --allow-dest tcp:127.0.0.16:8888 --kvm-device /k");
+	cr_assert_str_eq(s, "bv all b --expect 127.0.0.16/32 --smolvm smolvm --policy builtin --full-window --allow-dest tcp:127.0.0.16:8888 --kvm-device /k");
+}
+
+Test(launch_plan, a_guarded_bottle_is_created_with_dns_and_verified_against_its_guard)
+{
+	struct launch_req r = { .name = "b", .smolvm = "smolvm", .verify = "bv", .from = "p.smolmachine" };
+	struct dnsguard g = { .addr = "127.83.7.53", .log = "/l/dnsguard-b.log" };
+	struct bv_version v = { .known = true, .major = 1, .minor = 9, .patch = 3 };
+	const char *argv[LAUNCH_ARGV_MAX];
+	char s[512];
+	launch_create_argv(&r, &v, "192.0.2.10/32", g.addr, argv);
+	joined(argv, s, sizeof s);
+	cr_assert_str_eq(s, "smolvm machine create --name b --from p.smolmachine --net --allow-cidr 192.0.2.10/32 --dns 127.83.7.53");
+	launch_verify_argv(&r, "192.0.2.10/32", NULL, &g, argv);
+	joined(argv, s, sizeof s);
+	cr_assert_str_eq(s, "bv all b --expect 192.0.2.10/32 --smolvm smolvm --policy builtin --full-window --dns-guard 127.83.7.53 --dns-guard-log /l/dnsguard-b.log");
+}
+
+Test(launch_plan, require_dns_guard_refuses_a_smolvm_without_dns)
+{
+	struct launch_req r = { .name = "b", .require_dns_guard = true };
+	struct bv_version old = { .known = true, .major = 1, .minor = 2, .patch = 4 };
+	struct bv_version new = { .known = true, .major = 1, .minor = 2, .patch = 5 };
+	struct bv_cidr c;
+	struct bv_error err = { 0 };
+	cr_assert_eq(launch_allowlist("192.0.2.10/32", &c, NULL), 0);
+	cr_assert_eq(launch_refusal(&r, &old, &c, &err), -EPERM);
+	cr_assert(strstr(err.msg, ">= 1.2.5"));
+	cr_assert_eq(launch_refusal(&r, &new, &c, &err), 0);
+	cr_assert(launch_wants_guard(&r, &new));
+	r.no_dns_guard = true;
+	cr_assert_not(launch_wants_guard(&r, &new));
 }
 
 Test(launch_plan, allowlist_is_exactly_one_address)
