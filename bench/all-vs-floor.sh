@@ -4,14 +4,8 @@
 # `smolvm --version` of the same smolvm, here the fake). Mean wall time over RUNS runs each.
 # Runs inside the sim lane's private namespaces: no traffic leaves them.
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/integration/sim/lib.sh"
-SIM_REQUIRED=1 sim_enter "$@"
-. "$(dirname "$0")/lib.sh"
-BV=$build/bottle-verify
+. "$top/bench/sim.sh"
 RUNS=${RUNS:-10}
-T=$tmp
-sim_host >/dev/null 2>&1 || { echo "all-vs-floor: the simulated host did not come up" >&2; exit 2; }
-trap 'kill "$BG_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
 export FAKE_SMOLVM_VERSION=1.9.3
 smolvm machine create --name bench --from "$T/agent.smolmachine" --net --allow-cidr 192.0.2.10/32 >/dev/null
 smolvm machine start --name bench >/dev/null 2>&1

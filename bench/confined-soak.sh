@@ -6,14 +6,8 @@
 # denials stay unproven: docs/trust.md). Anything else is a flake and fails the soak,
 # with the run's not-ok lines. Runs inside the sim lane's private namespaces.
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/integration/sim/lib.sh"
-SIM_REQUIRED=1 sim_enter "$@"
-. "$(dirname "$0")/lib.sh"
-BV=$build/bottle-verify
+. "$top/bench/sim.sh"
 RUNS=${SOAK_RUNS:-20}
-T=$tmp
-sim_host >/dev/null 2>&1 || { echo "confined-soak: the simulated host did not come up" >&2; exit 2; }
-trap 'kill "$BG_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
 bad=0
 for ver in ${VERSIONS:-1.9.3}; do
 	export FAKE_SMOLVM_VERSION=$ver

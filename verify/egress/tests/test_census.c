@@ -368,15 +368,22 @@ Test(census, another_users_vmm_is_eacces)
 	cr_assert_eq(WEXITSTATUS(st), 0, "nobody must get -EACCES naming the fix (2: setuid failed)");
 }
 
+/* A running sampler on ourselves, and a TCP connection to a listener of ours (*l). */
+static int sampled_connection(struct census *c, int *l)
+{
+	struct bv_error err = { 0 };
+	uint16_t port;
+	*l = listener(AF_INET, &port);
+	open_self(c);
+	cr_assert_eq(census_start(c, CENSUS_INTERVAL_MS, &err), 0, "%s", err.msg);
+	return connected(AF_INET, SOCK_STREAM, port);
+}
+
 Test(census, the_sampler_catches_a_connection_that_lived_150_ms)
 {
 	struct census c;
 	struct bv_error err = { 0 };
-	uint16_t port;
-	int l = listener(AF_INET, &port);
-	open_self(&c);
-	cr_assert_eq(census_start(&c, CENSUS_INTERVAL_MS, &err), 0, "%s", err.msg);
-	int s = connected(AF_INET, SOCK_STREAM, port);
+	int l, s = sampled_connection(&c, &l);
 	int keep = dup(s); /* the inode, to find it once the socket is gone */
 	usleep(150 * 1000);
 	unsigned long long ino = inode_of(keep);
@@ -404,11 +411,7 @@ Test(census, census_any_answers_while_the_sampler_runs)
 {
 	struct census c;
 	struct bv_error err = { 0 };
-	uint16_t port;
-	int l = listener(AF_INET, &port);
-	open_self(&c);
-	cr_assert_eq(census_start(&c, CENSUS_INTERVAL_MS, &err), 0, "%s", err.msg);
-	int s = connected(AF_INET, SOCK_STREAM, port);
+	int l, s = sampled_connection(&c, &l);
 	unsigned long long ino = inode_of(s);
 	bool found = false;
 	for (int i = 0; i < 200 && !found; i++) {
