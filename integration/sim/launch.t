@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 35
+plan 38
 sim_host
 POLICY="$top/fixtures/policies/sim-bottle.json"
 up() { # name args...: bottle-launch up; $T/up.out (stdout), $T/up.err; exit in $urc
@@ -46,19 +46,19 @@ clean "down left no machine, lease or namespace"
 "$BL" down b1 >"$T/down.out" 2>&1
 if [ $? = 0 ]; then ok "down is idempotent"; else not_ok "down twice" "$(cat "$T/down.out")"; fi
 
-# --- 1.9.2: an explicit /32 on the bundle's address; --name flags; no repair needed -----
-export FAKE_SMOLVM_VERSION=1.9.2
+# --- 1.9.3: an explicit /32 on the bundle's address; --name flags; no repair needed -----
+export FAKE_SMOLVM_VERSION=1.9.3
 up b2 --allow 192.0.2.10/32
-if [ "$urc" = 0 ]; then ok "1.9.2: up exits 0"; else not_ok "1.9.2 up" "exit $urc" "$(tail -8 "$T/up.err")"; fi
-if grep -q 'smolvm machine create --name b2 --from' "$T/argv.log"; then ok "1.9.2: create takes --name"; else not_ok "1.9.2 argv" "$(tail -3 "$T/argv.log")"; fi
+if [ "$urc" = 0 ]; then ok "1.9.3: up exits 0"; else not_ok "1.9.3 up" "exit $urc" "$(tail -8 "$T/up.err")"; fi
+if grep -q 'smolvm machine create --name b2 --from' "$T/argv.log"; then ok "1.9.3: create takes --name"; else not_ok "1.9.3 argv" "$(tail -3 "$T/argv.log")"; fi
 # The DNS guard (>= 1.2.5): the gateway's upstream is the bottle's own dnsmasq.
 gaddr=$(sed -n 's/.*DNS guard answering at \([0-9.]*\):53.*/\1/p' "$T/up.err")
-glog="$BOTTLE_LAUNCH_LEASE_DIR/dnsguard-b2.log"
+glog=$(sed -n "s/^  dns      guard .* record \\(.*\\))\$/\\1/p" "$T/up.err" | head -1)
 if grep -q '^ok .* egress.denied.dns-carveout' "$T/up.out" && ! grep -q 'dns-carveout.*# TODO' "$T/up.out" &&
 	grep -q '^ok .* db.dns.guard' "$T/up.out" && grep -q "machine create --name b2 .* --dns $gaddr\$" "$T/argv.log" &&
 	case $gaddr in 127.83.*.53) true ;; *) false ;; esac; then
-	ok "1.9.2: the DNS guard closes the carve-out: dns-carveout ok (no TODO), the row's dns is the guard ($gaddr)"
-else not_ok "1.9.2: the DNS guard closes the carve-out" "guard '$gaddr'" "$(grep -E 'carveout|dns.guard' "$T/up.out")"; fi
+	ok "1.9.3: the DNS guard closes the carve-out: dns-carveout ok (no TODO), the row's dns is the guard ($gaddr)"
+else not_ok "1.9.3: the DNS guard closes the carve-out" "guard '$gaddr'" "$(grep -E 'carveout|dns.guard' "$T/up.out")"; fi
 # A fresh name, asked by the guest of an arbitrary address, reaches the guard and no other
 # resolver (a recorder stands where smolvm's default upstream would be).
 perl -MSocket -e 'socket(my $s, AF_INET, SOCK_DGRAM, 0) or die; bind($s, sockaddr_in(53, inet_aton("198.51.100.53"))) or die;
@@ -72,12 +72,19 @@ smolvm machine exec --name b2 -- perl -MSocket -e 'my $q = pack("n6", 4242, 0x10
 sleep 0.3
 kill "$rec_pid" 2>/dev/null
 if grep -q "query\[A\] $fresh from " "$glog" 2>/dev/null && [ ! -s "$T/upstream.log" ]; then
-	ok "1.9.2: a guest query for a fresh name to any address reaches the guard (its record names it) and no other resolver"
+	ok "1.9.3: a guest query for a fresh name to any address reaches the guard (its record names it) and no other resolver"
 else not_ok "fresh name reaches only the guard" "$(grep -c "$fresh" "$glog" 2>/dev/null) guard lines; upstream: $(wc -c <"$T/upstream.log" 2>/dev/null)"; fi
 "$BV" --format json gate b2 --policy "$POLICY" --allow-dest tcp:192.0.2.10:8888 --kvm-device "$T/kvm" \
 	--dns-guard "$gaddr" --dns-guard-log "$glog" >"$T/g.json" 2>"$T/g.err"
 gd=$(status_of "$T/g.json" gate.dns.direct) gc=$(status_of "$T/g.json" gate.dns.canary-subdomain)
-if [ "$gd$gc" = okok ]; then ok "1.9.2: the gate's DNS points are ok on a guarded bottle"; else not_ok "gate DNS on a guarded bottle" "direct $gd, canary-subdomain $gc" "$(tail -3 "$T/g.err")"; fi
+if [ "$gd$gc" = okok ]; then ok "1.9.3: the gate's DNS points are ok on a guarded bottle"; else not_ok "gate DNS on a guarded bottle" "direct $gd, canary-subdomain $gc" "$(tail -3 "$T/g.err")"; fi
+# A second up of a running bottle's name must not touch the first one's guard.
+"$BL" up b2 --allow 192.0.2.10/32 --from "$T/agent.smolmachine" --control-port 8888 --policy "$POLICY" \
+	--kvm-device "$T/kvm" >"$T/up2.out" 2>"$T/up2.err"
+u2=$?
+if [ $u2 != 0 ] && grep -q 'already runs' "$T/up2.err" && [ "$(pgrep -c -x dnsmasq)" = 1 ] && grep -q "^ok .* db.dns.guard" "$T/up.out"; then
+	ok "a second up of a running bottle is refused (exit $u2) and its DNS guard keeps running"
+else not_ok "second up of b2" "exit $u2, guards $(pgrep -c -x dnsmasq)" "$(tail -2 "$T/up2.err")"; fi
 # Must-fail: a row whose dns is not the guard; a lying guest that sends nothing (the guard's
 # record then names none of the run's queries: unproven, never ok).
 "$BV" --format json db b2 --expect 192.0.2.10/32 --dns-guard 127.83.254.53 --dns-guard-log "$glog" >"$T/d.json" 2>/dev/null
@@ -88,11 +95,11 @@ FAKE_SMOLVM_GUEST=liar-deny "$BV" --format json all b2 --expect 192.0.2.10/32 --
 lrc=$? ls=$(status_of "$T/l.json" egress.denied.dns-carveout)
 if [ $lrc = 2 ] && [ "$ls" = inconclusive ]; then ok "a lying guest on a guarded bottle: the DNS classes are unproven, exit 2"; else not_ok "liar on a guarded bottle" "exit $lrc, dns-carveout $ls"; fi
 "$BL" down b2 >/dev/null 2>&1
-clean "1.9.2: down left nothing (the DNS guard stopped too)"
+clean "1.9.3: down left nothing (the DNS guard stopped too)"
 
 # --- refused before anything exists -------------------------------------------------------
 up b3 --alias auto
-if [ "$urc" = 1 ] && grep -qi 'loopback' "$T/up.err"; then ok "1.9.2: a 127/8 alias is refused (it stays inside the guest), exit 1"; else not_ok "1.9.2 alias refusal" "exit $urc" "$(tail -3 "$T/up.err")"; fi
+if [ "$urc" = 1 ] && grep -qi 'loopback' "$T/up.err"; then ok "1.9.3: a 127/8 alias is refused (it stays inside the guest), exit 1"; else not_ok "1.9.3 alias refusal" "exit $urc" "$(tail -3 "$T/up.err")"; fi
 clean "the refusal created nothing"
 up b3 --allow 192.0.2.0/24
 if [ "$urc" = 1 ]; then ok "an allowlist wider than one address is refused"; else not_ok "wide allowlist" "exit $urc"; fi
@@ -105,6 +112,13 @@ clean "the failed verification left no machine, lease or namespace"
 FAKE_SMOLVM_LEAK=dns-ignored up b9 --allow 192.0.2.10/32
 if [ "$urc" = 1 ] && grep -Eq '^not ok .*(egress.denied.dns-carveout|egress.census)' "$T/up.out"; then ok "a gateway that ignores --dns (dns-ignored) fails verification: up exits 1"; else not_ok "dns-ignored up" "exit $urc" "$(grep -E '^not ok' "$T/up.out" | head -3)"; fi
 clean "the dns-ignored bottle left nothing behind"
+# A guest that sends every DNS name to the guard by the gateway's TCP/53, on a gateway that
+# lets port 53 out to any address (dns-open): the guard's record must not clear dns-direct.
+FAKE_SMOLVM_LEAK=dns-open FAKE_SMOLVM_GUEST=liar-dnsgw up b10 --allow 192.0.2.10/32
+if [ "$urc" != 0 ] && ! grep -q ': ready:' "$T/up.out" && ! grep -q '^ok .* egress.denied.dns-direct' "$T/up.out"; then
+	ok "a guest routing its DNS probes to the guard on a dns-open gateway: dns-direct not ok, nothing handed over (exit $urc)"
+else not_ok "liar-dnsgw on dns-open" "exit $urc" "$(grep -E 'dns-direct|dns-carveout' "$T/up.out" | head -3)"; fi
+clean "the liar-dnsgw bottle left nothing behind"
 export FAKE_SMOLVM_VERSION=0.8.0
 FAKE_SMOLVM_STALE_STOP=1 up b5 --alias auto
 if [ "$urc" != 0 ]; then ok "the stale stop's revert fails the launch (exit $urc)"; else not_ok "stale stop passed"; fi

@@ -47,6 +47,14 @@ int alias_pool_make_dir(const char *path, struct bv_error *err)
 			*s = '/';
 		}
 	}
+	/* Ours alone: a lease dir others can write, or a symlink, would let them steer what
+	 * this launcher (and the DNS guard it starts as root) writes and reads there. */
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return bv_error_errno(err, errno, "lease dir %s", path);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return bv_error_set(err, EPERM, "lease dir %s must be a directory (not a symlink) owned by uid %u and writable by it alone (chmod 700)",
+				    path, (unsigned)geteuid());
 	return 0;
 }
 

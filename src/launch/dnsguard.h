@@ -13,6 +13,7 @@
 
 struct dnsguard {
 	char addr[16];      /* IPv4 (smolvm's dns is an Ipv4Addr): 127.83.X.53 unless chosen */
+	bool addr_chosen;   /* --dns-guard-addr: never moved to another address */
 	char log[4096];     /* dnsmasq's query log: the guard's record */
 	char pidfile[4096];
 };
@@ -24,12 +25,15 @@ struct dnsguard_opts {
 };
 
 /* Where NAME's guard lives: addr (NULL: 127.83.O.53, O from the name's slug, moved on past
- * addresses whose port 53 is taken), its log and pid file in lease_dir. */
+ * addresses whose port 53 is taken), its log and pid file in lease_dir, named by the slug
+ * and a hash of the exact name (two names with one slug never share them). */
 int dnsguard_plan(const char *lease_dir, const char *name, const char *addr, struct dnsguard *g,
 		  struct bv_error *err);
 /* Start it (dnsmasq daemonizes once it has bound: its exit status says whether it did),
- * then ask it one query and insist on its NXDOMAIN. On failure nothing is left running. */
-int dnsguard_start(const struct dnsguard *g, const struct dnsguard_opts *o, struct bv_error *err);
+ * then ask it one query for a fresh name and insist on its NXDOMAIN and on the name in its
+ * record. -EEXIST when a guard for this name already runs. A chosen-by-us address taken
+ * meanwhile (another up) moves on to the next. On failure nothing is left running. */
+int dnsguard_start(struct dnsguard *g, const struct dnsguard_opts *o, struct bv_error *err);
 /* Stop the dnsmasq g->pidfile names (only when /proc says it is that guard). 0 when none
  * runs; -EIO when it would not stop within 2 s. The log is kept. */
 int dnsguard_stop(const struct dnsguard *g, struct bv_error *err);

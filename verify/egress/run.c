@@ -145,7 +145,7 @@ static bool decided_early(struct egress_run *e, size_t i)
 	if (egress_sink_saw(e, i))
 		return !e->ev.census_started || d->kind == PROBE_DNS_UDP;
 	return evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d) ||
-	       (is_dns(d) && evidence_contained_so_far(&e->ev, q));
+	       (is_dns(d) && d->accept_gap && evidence_contained_so_far(&e->ev, q));
 }
 
 /* The transport's watch: true once every destination is decided (the run ends there). */
@@ -209,7 +209,10 @@ static void judge(struct egress_run *e)
 			.outside = e->outside,
 			.census_saw = e->outside && evidence_census_saw(&e->ev, &e->p->dests[i]),
 			.refused = e->outside && evidence_refused(&e->ev, &e->p->dests[i]),
-			.contained = e->outside && is_dns(&e->p->dests[i]) && evidence_contained(&e->ev, q),
+			/* Only for what the carve-out concedes: the guard's record says the name
+			 * reached it, not which path the guest sent it by (docs/trust.md). */
+			.contained = e->outside && is_dns(&e->p->dests[i]) && e->p->dests[i].accept_gap &&
+				     evidence_contained(&e->ev, q),
 		};
 		/* A sink log we could not read could hide an escape: nothing is judged. */
 		e->v[i] = e->sinks ? verdict_of(&in) : VERDICT_INCONCLUSIVE;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,4 +141,25 @@ Test(alias_pool, thirty_two_concurrent_takers_get_sixteen_distinct_aliases)
 	}
 	cr_assert_eq(got, 16);
 	cr_assert_eq(busy, 16);
+}
+
+/* The lease dir is the launcher's alone: what others can write there could steer it. */
+Test(alias_pool, a_lease_dir_others_can_write_is_refused)
+{
+	char alias[16];
+	struct bv_error err = { 0 };
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cr_assert_eq(alias_pool_acquire(dir, "m1", never_stale, NULL, false, alias, &err), -EPERM);
+	cr_assert(strstr(err.msg, "chmod 700"), "%s", err.msg);
+	cr_assert_eq(chmod(dir, 0700), 0);
+}
+
+Test(alias_pool, a_lease_dir_that_is_a_symlink_is_refused)
+{
+	char link[96];
+	struct bv_error err = { 0 };
+	snprintf(link, sizeof link, "%s-link", dir);
+	cr_assert_eq(symlink(dir, link), 0);
+	cr_assert_eq(alias_pool_make_dir(link, &err), -EPERM);
+	unlink(link);
 }
