@@ -55,11 +55,12 @@ static int next_free_addr(struct dnsguard *g, unsigned o, unsigned k, struct bv_
 	for (; k < 254; k++) {
 		snprintf(g->addr, sizeof g->addr, "127.83.%u.53", (o - 1 + k) % 254 + 1);
 		int r = port53_free(g->addr);
-		if (r == 0)
+		/* Not ours to bind (no root): dnsmasq may still be allowed to (setcap), and its
+		 * start is the judge. */
+		if (r == 0 || r == -EACCES)
 			return (int)k;
 		if (r != -EADDRINUSE)
-			return bv_error_errno(err, -r, "cannot bind %s:53 for the DNS guard%s", g->addr,
-					      r == -EACCES ? " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)" : "");
+			return bv_error_errno(err, -r, "cannot bind %s:53 for the DNS guard", g->addr);
 	}
 	return bv_error_set(err, EADDRINUSE, "no free address in 127.83.0.0/16 for a DNS guard");
 }
@@ -235,8 +236,10 @@ static int start_once(const struct dnsguard *g, const struct dnsguard_opts *o, b
 		return bv_error_wrap(err, "start the DNS guard (dnsmasq, Debian package dnsmasq-base)");
 	if (!res.exited || res.status != 0 || res.timed_out) {
 		*in_use = strstr(res.errout, "in use") != NULL;
-		rc = bv_error_set(err, EIO, "the DNS guard (dnsmasq) did not start (%s %d): %.300s",
-				  res.exited ? "exit" : "signal", res.status, res.errout);
+		bool denied = strstr(res.errout, "Permission denied") != NULL;
+		rc = bv_error_set(err, EIO, "the DNS guard (dnsmasq) did not start (%s %d): %.300s%s",
+				  res.exited ? "exit" : "signal", res.status, res.errout,
+				  denied ? " -- binding port 53 needs root, dnsmasq with CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep on it) or net.ipv4.ip_unprivileged_port_start <= 53; --no-dns-guard leaves the DNS carve-out open instead" : "");
 	}
 	spawn_result_free(&res);
 	return rc;
