@@ -218,10 +218,13 @@ bool evidence_refused(const struct evidence *ev, const struct policy_dest *d)
 static void peek_guard(struct evidence *ev)
 {
 	struct bv_error err = { 0 };
-	if (!ev->gmarked)
+	if (!ev->gmarked || ev->guard_peek_off)
 		return;
 	guardlog_names_free(&ev->glive);
 	ev->glive_ok = guardlog_read_since(ev->guard_log, &ev->gmark, &ev->glive, &err) == 0;
+	/* A guest flooding the guard with queries: read once, at the end (as the denials). */
+	if (ev->glive.n_asked + ev->glive.n_forwarded + ev->glive.n_other > EVIDENCE_PEEK_MAX_LINES)
+		ev->guard_peek_off = true, ev->glive_ok = false;
 }
 
 void evidence_peek(struct evidence *ev)

@@ -45,7 +45,7 @@ struct evidence {
 	char guard_log[4096], guard_suffix[96];
 	struct guardlog_mark gmark;
 	struct guardlog_names gnames, glive;
-	bool gmarked, glive_ok;
+	bool gmarked, glive_ok, guard_peek_off;
 	struct census census;
 };
 
@@ -60,9 +60,9 @@ void evidence_free(struct evidence *ev);
 /* The gateway recorded refusing d during the run (connect for TCP kinds, sendto for UDP). */
 bool evidence_refused(const struct evidence *ev, const struct policy_dest *d);
 
-/* While the probe runs: read the record again since the mark (what evidence_end reads is
- * the one that judges). Past EVIDENCE_PEEK_MAX_LINES lines it stops reading for the rest
- * of the run. */
+/* While the probe runs: read the denial record and the DNS guard's record again since
+ * their marks (what evidence_end reads is what judges). Past EVIDENCE_PEEK_MAX_LINES lines
+ * a record is not read again for the rest of the run (nothing is decided early from it). */
 #define EVIDENCE_PEEK_MAX_LINES 20000
 void evidence_peek(struct evidence *ev);
 /* evidence_refused on the latest evidence_peek, and evidence_census_saw while the census
