@@ -2,6 +2,7 @@
 #include "smolvm/record.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,25 @@ int record_parse(const unsigned char *data, size_t len, struct vm_record *rec,
 	if (!rec->root)
 		return bv_error_set(err, ENOMEM, "cJSON could not parse a validated record");
 	return 0;
+}
+
+int record_read_file(const char *path, struct vm_record *rec, struct bv_error *err)
+{
+	memset(rec, 0, sizeof *rec);
+	unsigned char *buf = malloc(JSONSTRICT_MAX_BYTES + 1);
+	if (!buf)
+		return bv_error_set(err, ENOMEM, "out of memory");
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		free(buf);
+		return bv_error_errno(err, e, "%s", path);
+	}
+	size_t n = fread(buf, 1, JSONSTRICT_MAX_BYTES + 1, f);
+	fclose(f);
+	int r = record_parse(buf, n, rec, err);
+	free(buf);
+	return r < 0 ? bv_error_wrap(err, "%s", path) : 0;
 }
 
 void record_free(struct vm_record *rec)

@@ -24,6 +24,9 @@ struct vm_record {
  * saying why; -ENOMEM, -E2BIG. rec is always safe to record_free. */
 int record_parse(const unsigned char *data, size_t len, struct vm_record *rec,
 		 struct bv_error *err);
+/* record_parse of a whole file (agent.config.json): -errno when it cannot be opened, and
+ * record_parse's errors, err naming the path. */
+int record_read_file(const char *path, struct vm_record *rec, struct bv_error *err);
 void record_free(struct vm_record *rec);
 
 /* Top-level member, or NULL when absent. */

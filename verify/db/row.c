@@ -286,20 +286,8 @@ void db_check_vmm(struct db_ctx *c)
 static int read_agent_config(const char *dir, struct vm_record *cfg, struct bv_error *err)
 {
 	char path[4096];
-	unsigned char *buf = malloc(JSONSTRICT_MAX_BYTES + 1);
-	if (!buf)
-		return bv_error_set(err, ENOMEM, "out of memory");
 	snprintf(path, sizeof path, "%s/agent.config.json", dir);
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		free(buf);
-		return bv_error_errno(err, errno, "%s", path);
-	}
-	size_t n = fread(buf, 1, JSONSTRICT_MAX_BYTES + 1, f);
-	fclose(f);
-	int r = record_parse(buf, n, cfg, err);
-	free(buf);
-	return r < 0 ? bv_error_wrap(err, "%s", path) : 0;
+	return record_read_file(path, cfg, err);
 }
 
 static bool lists_agree(const cJSON *a, const cJSON *b)

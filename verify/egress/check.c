@@ -11,6 +11,18 @@ static bool in_class(const struct policy_dest *d, const void *cls)
 	return strcmp(d->cls, cls) == 0;
 }
 
+/* How to close the DNS gap: a bottle started with --dns (bottle-launch's guard, perhaps)
+ * is judged by that resolver's record once the verifier is told of it. */
+static void dns_gap_remediation(struct bv_point *p, const struct evidence *ev)
+{
+	if (ev->launched_dns[0] && !ev->guarded)
+		point_fieldf(p, "remediation", "the VM was started with --dns %s: if that is bottle-launch's DNS guard, "
+			     "pass --dns-guard %s --dns-guard-log FILE and its record judges these queries "
+			     "(docs/launch.md, The DNS guard)", ev->launched_dns, ev->launched_dns);
+	else
+		point_field(p, "remediation", EGRESS_DNS_GAP_REMEDIATION);
+}
+
 /* One point per class: not ok if anything got out, inconclusive if anything could not be
  * judged, ok only when every destination of the class was denied. */
 static void class_point(struct bv_report *r, const struct egress_run *e, const char *cls)
@@ -31,8 +43,10 @@ static void class_point(struct bv_report *r, const struct egress_run *e, const c
 	point_field(p, "evidence", g.evidence);
 	if (!e->report_ok)
 		point_field(p, "report", e->report_err);
-	point_field(p, "remediation", st == BV_TODO && g.dns_gap ? EGRESS_DNS_GAP_REMEDIATION
-				      : g.open ? "tighten the allowlist (bottle-launch enforce) and check the backend: this class escapes the bottle"
+	if (st == BV_TODO && g.dns_gap)
+		dns_gap_remediation(p, &e->ev);
+	else
+		point_field(p, "remediation", g.open ? "tighten the allowlist (bottle-launch enforce) and check the backend: this class escapes the bottle"
 					       : "make the run judgeable: the control must be reachable, the sinks up and the probe's report complete");
 	if (st == BV_TODO)
 		point_set_reason(p, g.gap ? g.gap : "accepted gap");
@@ -46,7 +60,8 @@ void egress_census_point(struct bv_report *r, const struct egress_run *e, const 
 	const struct evidence *ev = &e->ev;
 	char evidence[2048] = "";
 	size_t carveout = 0;
-	size_t leaks = evidence_leaks(ev, e->p, e->allowed, e->p->dns_upstream, &carveout, evidence, sizeof evidence);
+	const char *upstream = evidence_upstream(ev, e->p->dns_upstream);
+	size_t leaks = evidence_leaks(ev, e->p, e->allowed, upstream, &carveout, evidence, sizeof evidence);
 	enum bv_status st = leaks ? BV_NOT_OK : !ev->census_ok ? BV_INCONCLUSIVE : carveout ? BV_TODO : BV_OK;
 	struct bv_point *p = report_add(r, id, st, desc);
 	if (st == BV_OK)
@@ -60,8 +75,9 @@ void egress_census_point(struct bv_report *r, const struct egress_run *e, const 
 		point_field(p, "actual", ev->census_why);
 		point_field(p, "remediation", "run bottle-verify as the VMM's user or root, on a running machine whose agent.pid names its VMM");
 	} else {
-		point_fieldf(p, "actual", "%zu VMM socket(s) to the DNS upstream %s:53 only", carveout, e->p->dns_upstream);
+		point_fieldf(p, "actual", "%zu VMM socket(s) to the DNS upstream %s:53 only", carveout, upstream);
 		point_set_reason(p, "smolvm >= 1.1.3 forwards every guest UDP/53 to its upstream (the DNS carve-out)");
+		dns_gap_remediation(p, ev);
 	}
 }
 

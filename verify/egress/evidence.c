@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/proc.h"
+#include "smolvm/record.h"
 
 static const unsigned char v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -138,6 +139,32 @@ static void begin_guard(struct evidence *ev, const struct evidence_opts *o)
 		ev->gmarked = true;
 }
 
+/* The upstream the VMM was started with: agent.config.json's resources.dns (smolvm's host
+ * side writes it at start, RunningVmConfig in src/agent/launcher.rs @v1.9.3; --dns from
+ * 1.2.5). Unset or unreadable: the policy's dns_upstream stands (a socket to the real
+ * upstream then shows as a leak: loud, never quiet). */
+static void begin_upstream(struct evidence *ev, const struct evidence_opts *o)
+{
+	char path[4096];
+	struct vm_record cfg;
+	struct bv_error err = { 0 };
+	if (!o->version || !version_has_dns_flag(o->version) || !o->data_dir)
+		return;
+	snprintf(path, sizeof path, "%s/agent.config.json", o->data_dir);
+	if (record_read_file(path, &cfg, &err) == 0) {
+		const cJSON *dns = cJSON_GetObjectItemCaseSensitive(record_get(&cfg, "resources"), "dns");
+		struct in_addr a;
+		if (cJSON_IsString(dns) && inet_pton(AF_INET, dns->valuestring, &a) == 1)
+			snprintf(ev->launched_dns, sizeof ev->launched_dns, "%s", dns->valuestring);
+	}
+	record_free(&cfg);
+}
+
+const char *evidence_upstream(const struct evidence *ev, const char *fallback)
+{
+	return ev->launched_dns[0] ? ev->launched_dns : fallback;
+}
+
 void evidence_begin(struct evidence *ev, const struct evidence_opts *o)
 {
 	memset(ev, 0, sizeof *ev);
@@ -147,6 +174,7 @@ void evidence_begin(struct evidence *ev, const struct evidence_opts *o)
 	begin_denials(ev, o);
 	begin_census(ev, o->data_dir);
 	begin_guard(ev, o);
+	begin_upstream(ev, o);
 	snprintf(ev->data_dir, sizeof ev->data_dir, "%s", o->data_dir);
 }
 

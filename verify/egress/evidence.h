@@ -35,6 +35,7 @@ struct evidence {
 	bool guard_ok;   /* the guard's record was marked before the run and read whole after */
 	char guard_why[640];
 	char guard_addr[64];
+	char launched_dns[64]; /* the VMM's upstream resolver per agent.config.json, or "" */
 	/* Private. */
 	bool marked, census_started;
 	char data_dir[4096];
@@ -72,6 +73,10 @@ bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d
 /* A VMM socket went to d: its address and port, or host loopback at d's port when d is
  * the gateway (virtio-net) or a 127.x address (TSI). */
 bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d);
+
+/* The resolver the bottle's gateway forwards guest DNS to: the VMM's launch config's dns
+ * (the row's --dns, >= 1.2.5) when it names one, else fallback (the policy's dns_upstream). */
+const char *evidence_upstream(const struct evidence *ev, const char *fallback);
 
 /* The VMM's egress sockets that no allowed destination explains: not in allowed (the
  * bottle's allowlist), not a control of p, not the DNS upstream carve-out (upstream:53,
