@@ -198,6 +198,35 @@ enum bv_status point_status(const struct bv_point *p)
 	return p ? p->status : BV_INCONCLUSIVE;
 }
 
+const char *point_id(const struct bv_point *p)
+{
+	return p ? p->id : "";
+}
+
+const char *point_field_value(const struct bv_point *p, const char *key)
+{
+	for (size_t i = 0; p && i < p->nfields; i++)
+		if (strcmp(p->fields[i].key, key) == 0)
+			return p->fields[i].value;
+	return NULL;
+}
+
+struct bv_point *report_point_at(const struct bv_report *r, size_t i)
+{
+	return r && i < r->npoints ? r->points[i] : NULL;
+}
+
+struct bv_point *report_add_copy(struct bv_report *r, const struct bv_point *p, const char *id,
+				 const char *desc_prefix)
+{
+	struct bv_point *c = report_addf(r, id ? id : p->id, p->status, "%s%s", desc_prefix ? desc_prefix : "",
+					 p->description);
+	point_set_reason(c, p->reason);
+	for (size_t i = 0; c && i < p->nfields; i++)
+		point_field(c, p->fields[i].key, p->fields[i].value);
+	return c;
+}
+
 size_t report_count(const struct bv_report *r)
 {
 	return r ? r->npoints : 0;

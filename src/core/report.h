@@ -65,6 +65,16 @@ void report_note(struct bv_report *r, const char *fmt, ...) __attribute__((forma
 void point_set_status(struct bv_point *p, enum bv_status status);
 enum bv_status point_status(const struct bv_point *p);
 
+/* A point's id, the value of one of its fields (NULL when it has none), the i-th point of
+ * a report (NULL past the end), and a copy of p added to r under id (NULL: p's own), its
+ * description after desc_prefix (may be NULL): a streamed report passes on another
+ * report's points. */
+const char *point_id(const struct bv_point *p);
+const char *point_field_value(const struct bv_point *p, const char *key);
+struct bv_point *report_point_at(const struct bv_report *r, size_t i);
+struct bv_point *report_add_copy(struct bv_report *r, const struct bv_point *p, const char *id,
+				 const char *desc_prefix);
+
 /* Record a fatal error of the run itself (usage, cannot open ...): emitted as a
  * "Bail out!"-free TAP comment plus exit 2; JSON "error". */
 void report_error(struct bv_report *r, const struct bv_error *err);
@@ -87,6 +97,26 @@ int report_emit(const struct bv_report *r, enum bv_format fmt, FILE *out);
  * 2 any INCONCLUSIVE, any recorded error, out-of-memory, or zero points.
  * 2 wins over 1. */
 int report_exit_code(const struct bv_report *r);
+
+/* Streamed reports, for a command that reports as things happen (bottle-verify watch):
+ * begin prints the header ("TAP version 13", or the JSON line {"type":"begin"}); each flush
+ * prints a scratch report's notes, errors and points at once, numbered on from the last
+ * (JSON: one object per line, {"type":"point"|"note"|"error",...}), and counts them; end
+ * prints the trailing plan "1..N" and a tally comment (JSON: {"type":"end","summary":..,
+ * "exit_code":..}) and returns the exit code report_exit_code would give the whole run. */
+struct bv_stream {
+	enum bv_format fmt;
+	FILE *out;
+	char command[32];
+	size_t n;        /* points printed */
+	size_t count[5]; /* by status shown (enum bv_status) */
+	size_t errors;   /* errors recorded (and out-of-memory) */
+	bool failed;     /* the stream could not be written: exit 2 */
+};
+void report_stream_begin(struct bv_stream *s, const char *command, enum bv_format fmt, FILE *out);
+int report_stream_flush(struct bv_stream *s, const struct bv_report *r);
+int report_stream_exit_code(const struct bv_stream *s);
+int report_stream_end(struct bv_stream *s);
 
 const char *bv_status_name(enum bv_status s); /* "ok", "not_ok", "todo", "skip", "inconclusive" */
 

@@ -112,12 +112,8 @@ static int json_fields(cJSON *jp, const struct bv_report *r, const struct bv_poi
 	return 0;
 }
 
-static int json_point(cJSON *arr, const struct bv_report *r, const struct bv_point *p,
-		      size_t n)
+static int json_point_fill(cJSON *jp, const struct bv_report *r, const struct bv_point *p, size_t n)
 {
-	cJSON *jp = cJSON_CreateObject();
-	if (json_attach(arr, NULL, jp) < 0)
-		return -ENOMEM;
 	const char *reason = report_skip_fails(r, p) ? MUST_RUN_REASON : p->reason;
 	if (json_add_num(jp, "n", (double)n) < 0 || json_add_str(jp, "id", p->id) < 0 ||
 	    json_add_str(jp, "status", bv_status_name(report_status_shown(r, p))) < 0 ||
@@ -126,6 +122,14 @@ static int json_point(cJSON *arr, const struct bv_report *r, const struct bv_poi
 	if (reason && json_add_str(jp, "reason", reason) < 0)
 		return -ENOMEM;
 	return json_fields(jp, r, p);
+}
+
+static int json_point(cJSON *arr, const struct bv_report *r, const struct bv_point *p, size_t n)
+{
+	cJSON *jp = cJSON_CreateObject();
+	if (json_attach(arr, NULL, jp) < 0)
+		return -ENOMEM;
+	return json_point_fill(jp, r, p, n);
 }
 
 static int json_fill(cJSON *doc, const struct bv_report *r)
@@ -157,4 +161,46 @@ int report_json_emit(const struct bv_report *r, FILE *out)
 	fputc('\n', out);
 	cJSON_free(text);
 	return 0;
+}
+
+/* One object on one line: doc, printed and freed. */
+static int json_line(cJSON *doc, int rc, FILE *out)
+{
+	char *text = rc == 0 && doc ? cJSON_PrintUnformatted(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!text)
+		return -ENOMEM;
+	fputs(text, out);
+	fputc('\n', out);
+	cJSON_free(text);
+	return 0;
+}
+
+int report_json_point_line(FILE *out, const struct bv_report *r, const struct bv_point *p, size_t n)
+{
+	cJSON *doc = cJSON_CreateObject();
+	int rc = doc && json_add_str(doc, "type", "point") == 0 ? json_point_fill(doc, r, p, n) : -ENOMEM;
+	return json_line(doc, rc, out);
+}
+
+int report_json_text_line(FILE *out, const char *type, const char *text)
+{
+	cJSON *doc = cJSON_CreateObject();
+	int rc = doc && json_add_str(doc, "type", type) == 0 && json_add_str(doc, "text", text) == 0 ? 0 : -ENOMEM;
+	return json_line(doc, rc, out);
+}
+
+int report_json_end_line(FILE *out, const char *command, size_t n_points, const size_t count[5], int exit_code)
+{
+	static const enum bv_status all[] = { BV_OK, BV_NOT_OK, BV_TODO, BV_SKIP, BV_INCONCLUSIVE };
+	cJSON *doc = cJSON_CreateObject(), *sum = NULL;
+	int rc = doc && json_add_str(doc, "type", "end") == 0 && json_add_str(doc, "format", "bottle-verify/1") == 0 &&
+			 json_add_str(doc, "command", command) == 0 && json_add_num(doc, "points", (double)n_points) == 0 &&
+			 json_add_num(doc, "exit_code", exit_code) == 0
+		 ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = json_attach(doc, "summary", sum = cJSON_CreateObject());
+	for (size_t i = 0; i < 5 && rc == 0; i++)
+		rc = json_add_num(sum, bv_status_name(all[i]), (double)count[all[i]]);
+	return json_line(doc, rc, out);
 }

@@ -64,4 +64,13 @@ size_t report_utf8_seq(const unsigned char *s, uint32_t *cp);
 void report_tap_emit(const struct bv_report *r, FILE *out);
 int report_json_emit(const struct bv_report *r, FILE *out);
 
+/* Pieces of them for the streamed form (report_stream.c): a "# prefix text" comment, one
+ * point numbered n; the JSON lines {"type":"point",...}, {"type":TYPE,"text":...} and the
+ * closing {"type":"end",...}. The JSON writers return 0 or -ENOMEM. */
+void report_tap_comment(FILE *out, const char *prefix, const char *text);
+void report_tap_point(FILE *out, const struct bv_report *r, const struct bv_point *p, size_t n);
+int report_json_point_line(FILE *out, const struct bv_report *r, const struct bv_point *p, size_t n);
+int report_json_text_line(FILE *out, const char *type, const char *text);
+int report_json_end_line(FILE *out, const char *command, size_t n_points, const size_t count[5], int exit_code);
+
 #endif

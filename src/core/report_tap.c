@@ -112,7 +112,7 @@ static void put_str(FILE *out, const char *s, enum esc_mode mode)
 
 /* One "# prefix text" comment, one line per line of text (trailing newlines dropped). */
 
-static void tap_comment(FILE *out, const char *prefix, const char *text)
+void report_tap_comment(FILE *out, const char *prefix, const char *text)
 {
 	size_t len = strlen(text);
 	while (len > 0 && text[len - 1] == '\n')
@@ -145,8 +145,7 @@ static void tap_yaml(FILE *out, const struct bv_report *r, const struct bv_point
 	fputs("  ...\n", out);
 }
 
-static void tap_point(FILE *out, const struct bv_report *r, const struct bv_point *p,
-		      size_t n)
+void report_tap_point(FILE *out, const struct bv_report *r, const struct bv_point *p, size_t n)
 {
 	bool plain_skip = p->status == BV_SKIP && !r->must_run;
 	bool ok = p->status == BV_OK || plain_skip;
@@ -176,11 +175,11 @@ void report_tap_emit(const struct bv_report *r, FILE *out)
 	else
 		fprintf(out, "1..%zu\n", r->npoints);
 	for (size_t i = 0; i < r->notes.n; i++)
-		tap_comment(out, "", r->notes.v[i]);
+		report_tap_comment(out, "", r->notes.v[i]);
 	for (size_t i = 0; i < r->errors.n; i++)
-		tap_comment(out, "error: ", r->errors.v[i]);
+		report_tap_comment(out, "error: ", r->errors.v[i]);
 	if (r->oom)
-		tap_comment(out, "error: ", OOM_TEXT);
+		report_tap_comment(out, "error: ", OOM_TEXT);
 	for (size_t i = 0; i < r->npoints; i++)
-		tap_point(out, r, r->points[i], i + 1);
+		report_tap_point(out, r, r->points[i], i + 1);
 }
