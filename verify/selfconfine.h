@@ -10,5 +10,9 @@
  * valgrind (which cannot run a seccomp filter), unconfined; -errno with err set (the caller
  * reports it as an error: exit 2). */
 int selfconfine(struct bv_error *err);
+/* The same, with more: SELFCONFINE_SOCK_DIAG lets `watch` keep its census (socket() of
+ * AF_NETLINK/NETLINK_SOCK_DIAG only, and the I/O on it) and poll its stopper's pipe. */
+#define SELFCONFINE_SOCK_DIAG 1u
+int selfconfine_with(unsigned flags, struct bv_error *err);
 
 #endif

@@ -528,58 +528,30 @@ bool census_any(struct census *c, bool (*match)(const struct census_entry *e, co
 	return found;
 }
 
-static bool endpoint_set(const struct census_endpoint *ep)
+/* Drop the entries the pass at now_ms did not see (their sockets closed), after telling
+ * fn; the rest are kept in order and the index is rebuilt. */
+size_t census_forget_unseen(struct census *c, long now_ms,
+			    void (*fn)(const struct census_entry *e, void *ctx), void *ctx)
 {
-	static const unsigned char zero[16];
-	return ep->port != 0 || memcmp(ep->addr, zero, sizeof zero) != 0;
-}
-
-/* A remote address without a port still counts: fail closed. */
-bool census_entry_is_egress(const struct census_entry *e)
-{
-	if (!endpoint_set(&e->remote))
-		return false;
-	if (e->proto == IPPROTO_TCP)
-		return e->state != TCP_LISTEN;
-	return e->proto == IPPROTO_UDP;
-}
-
-bool census_entry_is_listener(const struct census_entry *e)
-{
-	return e->proto == IPPROTO_TCP && e->state == TCP_LISTEN;
-}
-
-static const char *state_name(const struct census_entry *e)
-{
-	_Static_assert(TCP_ESTABLISHED == 1 && TCP_LISTEN == 10 && TCP_CLOSING == 11, "TCP_* numbering");
-	static const char *const tcp[] = { /* the kernel's TCP_* numbers, 1 to 11 */
-		NULL, "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
-		"TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
-	};
-	if (e->proto == IPPROTO_UDP)
-		return e->state == TCP_ESTABLISHED ? "CONNECTED" : "UNCONNECTED";
-	if (e->state > 0 && (size_t)e->state < sizeof tcp / sizeof *tcp && tcp[e->state])
-		return tcp[e->state];
-	return "UNKNOWN-STATE";
-}
-
-static void endpoint_format(int family, const struct census_endpoint *ep, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	if (!endpoint_set(ep)) {
-		snprintf(buf, len, "*:*");
-		return;
+	size_t kept = 0, gone = 0;
+	if (!c->is_open)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->count; i++) {
+		if (c->entries[i].last_seen_ms < now_ms) {
+			if (fn)
+				fn(&c->entries[i], ctx);
+			gone++;
+			continue;
+		}
+		c->entries[kept++] = c->entries[i];
 	}
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, ep->addr, a, sizeof a))
-		snprintf(a, sizeof a, "?");
-	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, (unsigned)ep->port);
-}
-
-void census_entry_format(const struct census_entry *e, char *buf, size_t len)
-{
-	char local[INET6_ADDRSTRLEN + 8], remote[INET6_ADDRSTRLEN + 8];
-	endpoint_format(e->family, &e->local, local, sizeof local);
-	endpoint_format(e->family, &e->remote, remote, sizeof remote);
-	snprintf(buf, len, "%s %s -> %s %s inode %llu seen %ld-%ld ms", census_proto_name(e->proto), local,
-		 remote, state_name(e), e->inode, e->first_seen_ms, e->last_seen_ms);
+	c->count = kept;
+	if (gone && c->slots) {
+		memset(c->slots, 0, c->nslots * sizeof *c->slots);
+		for (size_t i = 0; i < kept; i++)
+			*index_slot(c, &c->entries[i]) = (uint32_t)(i + 1);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return gone;
 }

@@ -108,6 +108,13 @@ const struct census_entry *census_entry(const struct census *c, size_t i);
  * match(e, key)? false for a census that is not open. */
 bool census_any(struct census *c, bool (*match)(const struct census_entry *e, const void *key),
 		const void *key);
+/* For a census followed for hours (bottle-verify watch), sampled by hand: after the pass
+ * at now_ms, drop every entry that pass did not see (its socket closed, or it changed
+ * endpoints), calling fn (may be NULL) on each first. Memory then follows the sockets the
+ * VMM holds, not all it ever held. Returns how many were dropped. */
+size_t census_forget_unseen(struct census *c, long now_ms,
+			    void (*fn)(const struct census_entry *e, void *ctx), void *ctx);
+
 /* A socket with a remote endpoint: it carried (or tried to carry: SYN-SENT counts) a flow
  * off the host. TCP in any state but LISTEN, or UDP, with a remote port. Accepted
  * connections on a VMM listener count too (fail closed: the listener says why). */
@@ -116,6 +123,10 @@ bool census_entry_is_egress(const struct census_entry *e);
 /* A TCP listening socket: the VMM accepts from the host's network (a published port,
  * a bypass of its own), not egress. */
 bool census_entry_is_listener(const struct census_entry *e);
+
+/* The remote address as the host dialled it: 4 bytes for IPv4 (a dual-stack socket's
+ * ::ffff:a.b.c.d too), 16 for IPv6; *addr points into e. Returns 4 or 16. */
+size_t census_entry_remote(const struct census_entry *e, const unsigned char **addr);
 
 /* "tcp 10.0.0.2:41234 -> 192.0.2.10:8888 ESTABLISHED inode 1234 seen 120-480 ms"
  * ("[::1]:80" for IPv6, "*:*" for no remote), truncated to len. */

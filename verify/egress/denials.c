@@ -159,24 +159,29 @@ struct feed {
 	char line[DENIAL_LINE_MAX];
 };
 
-static int feed_line(struct feed *f, struct bv_error *err)
+int denial_set_add_line(struct denial_set *s, const char *line, size_t len, bool overlong, struct bv_error *err)
 {
 	struct denial d;
-	enum denial_line k = f->overlong ? DENIAL_LINE_MALFORMED : denial_parse_line(f->line, f->len, &d);
-	f->len = 0;
-	f->overlong = false;
-	switch (k) {
+	switch (overlong ? DENIAL_LINE_MALFORMED : denial_parse_line(line, len, &d)) {
 	case DENIAL_LINE_MALFORMED:
-		f->s->n_malformed++;
+		s->n_malformed++;
 		return 0;
 	case DENIAL_LINE_IGNORED:
-		f->s->n_ignored++;
+		s->n_ignored++;
 		return 0;
 	case DENIAL_LINE_DENIAL:
-		f->s->n_denials++;
-		return set_add(f->s, &d, err);
+		s->n_denials++;
+		return set_add(s, &d, err);
 	}
 	return 0;
+}
+
+static int feed_line(struct feed *f, struct bv_error *err)
+{
+	int r = denial_set_add_line(f->s, f->line, f->len, f->overlong, err);
+	f->len = 0;
+	f->overlong = false;
+	return r;
 }
 
 static int feed(struct feed *f, const char *buf, size_t n, struct bv_error *err)

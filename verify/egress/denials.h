@@ -147,6 +147,11 @@ int denials_read_since(const char *data_dir, const struct denials_mark *m,
 int denials_parse_buffer(const char *buf, size_t len, struct denial_set *out,
 			 struct bv_error *err);
 
+/* One line (without its '\n'; overlong: it was cut, so it is malformed) counted into s and,
+ * when it is a connect/sendto refusal, added. 0 or -ENOMEM. */
+int denial_set_add_line(struct denial_set *s, const char *line, size_t len, bool overlong,
+			struct bv_error *err);
+
 /* The entry logged for exactly this op, family, address and port, or NULL. sa is a
  * sockaddr_in or sockaddr_in6 (an IPv4-mapped sockaddr_in6 matches only an IPv6 line,
  * as smolvm prints it). */

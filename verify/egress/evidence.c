@@ -48,16 +48,7 @@ static bool tcp_kind(enum probe_kind k)
 /* The remote address of e as 4 bytes (IPv4, mapped included) or 16; its length. */
 static size_t remote_bytes(const struct census_entry *e, const unsigned char **out)
 {
-	if (e->family == AF_INET) {
-		*out = e->remote.addr;
-		return 4;
-	}
-	if (memcmp(e->remote.addr, v4_mapped, 12) == 0) {
-		*out = e->remote.addr + 12;
-		return 4;
-	}
-	*out = e->remote.addr;
-	return 16;
+	return census_entry_remote(e, out);
 }
 
 static bool remote_is_loopback(const struct census_entry *e)

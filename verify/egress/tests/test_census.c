@@ -241,6 +241,36 @@ Test(census, a_closed_socket_keeps_its_entry_and_is_not_added_again)
 	close(peer);
 }
 
+static void count_gone(const struct census_entry *e, void *ctx)
+{
+	unsigned long long *ino = ctx;
+	if (e->inode == *ino)
+		*ino = 0; /* told */
+}
+
+Test(census, forget_unseen_drops_a_closed_socket_after_telling_and_keeps_the_live_ones)
+{
+	struct census c;
+	uint16_t port;
+	int peer = bound(AF_INET, SOCK_DGRAM, &port);
+	int s = connected(AF_INET, SOCK_DGRAM, port), live = connected(AF_INET, SOCK_DGRAM, port);
+	unsigned long long told = inode_of(s);
+	open_self(&c);
+	sample(&c, 10);
+	close(s);
+	sample(&c, 20);
+	cr_assert_geq(census_forget_unseen(&c, 20, count_gone, &told), 1);
+	cr_assert_eq(told, 0, "the closed socket's entry was passed on before it went");
+	cr_assert_eq(entries_of(&c, live), 1, "a live socket stays");
+	cr_assert_eq(find(&c, live)->first_seen_ms, 10, "with its first sight");
+	sample(&c, 30);
+	cr_assert_eq(entries_of(&c, live), 1, "the rebuilt index still finds it: no second entry");
+	cr_assert_eq(find(&c, live)->samples, 3);
+	census_free(&c);
+	close(live);
+	close(peer);
+}
+
 Test(census, a_socket_seen_twice_is_one_entry)
 {
 	struct census c;
