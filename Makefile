@@ -16,7 +16,7 @@ TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion
 # libbv: src/core (knows nothing of smolvm), src/smolvm (every smolvm fact) and the
 # launcher's steps (src/launch, less its main). libverify: verify/ less its main.
 SRC_DIRS    := src/core src/smolvm src/launch
-VERIFY_DIRS := verify verify/host verify/db verify/egress verify/gate
+VERIFY_DIRS := verify verify/host verify/db verify/egress verify/gate verify/watch
 CORE_SRC   := $(filter-out src/launch/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 # plan.c, dns.c and git.c are shared with the guest binary; probe.c is the guest's main.
 PROBE_SHARED := verify/probe/plan.c verify/probe/dns.c verify/probe/git.c

@@ -20,6 +20,7 @@
 #include "core/report.h"
 #include "selfconfine.h"
 #include "egress/sinklock.h"
+#include "watch/cli.h"
 
 #define MAX_LIST 64
 
@@ -73,6 +74,8 @@ static void usage(FILE *f)
 	      "             [--netns NS | --guest-cmd PROG] [db options]: the sandbox-escape\n"
 	      "             acceptance gate (gate.* in docs/checks.md); NAME is the smolvm machine\n"
 	      "             (probed through machine exec unless --netns/--guest-cmd; its row read)\n"
+	      "  watch NAME --expect CIDR [--interval MS] [--duration S] [--stop-on-finding] ...:\n"
+	      "             follow a running bottle from outside (bottle-verify watch --help)\n"
 	      "common: --platform linux|macos (where smolvm keeps its state)\n"
 	      "  --dns-guard ADDR --dns-guard-log FILE: the bottle's DNS ends at this guard\n"
 	      "             (bottle-launch's dnsmasq): db checks the row's dns, egress and gate\n"
@@ -475,6 +478,8 @@ static int validate(const struct cli *c)
 int main(int argc, char **argv)
 {
 	struct cli c = { .format = BV_FORMAT_TAP };
+	if (watch_is_command(argc, argv))
+		return watch_main(argc, argv); /* options of its own, and a report that streams */
 	int p = parse_cli(argc, argv, &c);
 	if (p == 1)
 		return 0;
