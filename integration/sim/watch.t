@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 25
+plan 30
 sim_host
 export FAKE_SMOLVM_VERSION=1.9.3
 DB="$HOME/.local/share/smolvm/server/smolvm.db"
@@ -165,6 +165,39 @@ if [ "$wrc" = 2 ] && grep -q 'not ok 1 - watch.vmm' "$T/idle.tap" && grep -q 'th
 else not_ok "not running" "exit $wrc" "$(head -8 "$T/idle.tap")"; fi
 gone idle
 gone tight
+
+# --- bottle-launch up --watch ... down ----------------------------------------------------
+POLICY="$top/fixtures/policies/sim-bottle.json"
+launch_up() { # name: up --watch; exit in $urc
+	"$BL" up "$1" --allow 192.0.2.10/32 --from "$T/agent.smolmachine" --control-port 8888 --policy "$POLICY" \
+		--kvm-device "$T/kvm" --watch --watch-interval $INTERVAL >"$T/up.out" 2>"$T/up.err"
+	urc=$?
+}
+wtap() { ls "$BOTTLE_LAUNCH_LEASE_DIR"/watch-"$1"-*.tap 2>/dev/null; }
+launch_up wl
+if [ "$urc" = 0 ] && grep -q 'watching: bottle-verify watch (pid' "$T/up.err" && grep -q 'a pass every' "$(wtap wl)"; then
+	ok "up --watch: the bottle is handed over with a watch beside it"
+else not_ok "up --watch starts a watch" "exit $urc" "$(tail -4 "$T/up.err")"; fi
+hammer wl 50
+"$BL" down wl >"$T/down.out" 2>"$T/down.err"
+drc=$?
+if [ "$drc" = 0 ] && grep -q 'the watch was ended: 0 finding(s)' "$T/down.err"; then ok "down ends the watch: 0 findings, exit 0"
+else not_ok "down ends a clean watch" "exit $drc" "$(cat "$T/down.err")"; fi
+parses "prove parses the TAP down left of up's watch" "$(wtap wl)"
+launch_up wl2
+sqlite3 "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.allowed_cidrs', json('[\"0.0.0.0/0\"]')) AS BLOB) WHERE name='wl2'"
+for _ in $(seq 50); do
+	[ "$(sqlite3 "$DB" "SELECT json_extract(CAST(data AS TEXT), '\$.state') FROM vms WHERE name='wl2'")" = stopped ] && break
+	sleep 0.1
+done
+st=$(sqlite3 "$DB" "SELECT json_extract(CAST(data AS TEXT), '\$.state') FROM vms WHERE name='wl2'")
+if [ "$st" = stopped ]; then ok "up --watch: the allowlist widened under it: the watch stopped the machine"
+else not_ok "the watch of up stops the machine on a finding" "state=$st" "$(tail -5 "$(wtap wl2)")"; fi
+"$BL" down wl2 >"$T/down.out" 2>"$T/down.err"
+drc=$?
+if [ "$drc" = 1 ] && grep -Eq 'the watch (was|had) ended: [1-9][0-9]* finding\(s\)' "$T/down.err" && [ "$(sim_rows)" = 0 ]; then
+	ok "down still tears the bottle down, and exits 1: the watch saw a finding"
+else not_ok "down reports the watch's finding" "exit $drc rows=$(sim_rows)" "$(cat "$T/down.err")"; fi
 
 kill "$LPID" 2>/dev/null
 rows=$(sim_rows) hold=$(sim_holders)

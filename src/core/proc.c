@@ -318,6 +318,31 @@ int spawn_inherit(char *const argv[], bool keep_stdin, int timeout_ms, int *stat
 	return 0;
 }
 
+int spawn_detached(char *const argv[], const char *out_path, const char *err_path, pid_t *pid,
+		   struct bv_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
+	}
+	int r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+	if (r == 0)
+		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+	if (r == 0)
+		r = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return r ? bv_error_errno(err, r, "spawn %s", argv[0]) : 0;
+}
+
 char *proc_self_sibling(const char *name)
 {
 	char self[4096];

@@ -63,6 +63,12 @@ void spawn_result_free(struct spawn_result *res);
 int spawn_inherit(char *const argv[], bool keep_stdin, int timeout_ms, int *status, bool *timed_out,
 		  struct bv_error *err);
 
+/* posix_spawnp(argv) in a session of its own, stdin /dev/null, stdout and
+ * stderr into out_path and err_path (created 0600, truncated, never through a symlink);
+ * not waited for. 0 and *pid, or -errno. */
+int spawn_detached(char *const argv[], const char *out_path, const char *err_path, pid_t *pid,
+		   struct bv_error *err);
+
 /* NAME in the directory of this very executable (/proc/self/exe), malloc'd; NULL when
  * that cannot be told. Our programs find each other there (build/ or the install dir). */
 char *proc_self_sibling(const char *name);

@@ -40,15 +40,6 @@ static int port53_free(const char *addr)
 	return r;
 }
 
-/* FNV-1a, 64 bits: tells apart names that share a slug ("s.x", "s_x"). */
-static unsigned long long name_hash(const char *name)
-{
-	unsigned long long h = 1469598103934665603ULL;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h;
-}
-
 /* The first 127.83.O.53 from octet index k on whose port 53 is free. */
 static int next_free_addr(struct dnsguard *g, unsigned o, unsigned k, struct bv_error *err)
 {
@@ -71,10 +62,8 @@ int dnsguard_plan(const char *lease_dir, const char *name, const char *addr, str
 	char slug[256];
 	memset(g, 0, sizeof *g);
 	subnet_slug(name, slug, sizeof slug);
-	unsigned long long h = name_hash(name);
-	if ((size_t)snprintf(g->log, sizeof g->log, "%s/dnsguard-%.64s-%016llx.log", lease_dir, slug, h) >= sizeof g->log ||
-	    (size_t)snprintf(g->pidfile, sizeof g->pidfile, "%s/dnsguard-%.64s-%016llx.pid", lease_dir, slug, h) >=
-		    sizeof g->pidfile)
+	if (!launch_state_path(lease_dir, "dnsguard", name, "log", g->log, sizeof g->log) ||
+	    !launch_state_path(lease_dir, "dnsguard", name, "pid", g->pidfile, sizeof g->pidfile))
 		return bv_error_set(err, ENAMETOOLONG, "DNS guard paths under %s are too long", lease_dir);
 	if (addr) {
 		struct in_addr a;

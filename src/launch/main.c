@@ -36,7 +36,8 @@ static void usage(FILE *f)
 	      "                     [--verify BIN] [--kvm-device PATH] [--lease-dir DIR] [--db PATH]\n"
 	      "                     [--data-dir DIR] [--no-dns-guard | --require-dns-guard]\n"
 	      "                     [--dns-allow NAME=IPV4 ...] [--dns-guard-addr IPV4]\n"
-	      "                     [--dns-guard-user USER] [--dnsmasq BIN] [-- CMD ARGS...]\n"
+	      "                     [--dns-guard-user USER] [--dnsmasq BIN]\n"
+	      "                     [--watch [--watch-interval MS]] [-- CMD ARGS...]\n"
 	      "       bottle-launch down NAME [--smolvm BIN] [--lease-dir DIR] [--db PATH]\n"
 	      "       bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
 	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos] [--smolvm BIN]\n"
@@ -47,6 +48,8 @@ static void usage(FILE *f)
 	      "when every check passed, else stops and deletes it and releases the lease.\n"
 	      "On smolvm >= 1.2.5 the bottle's DNS ends at a guard of its own (dnsmasq on\n"
 	      "127.83.X.53: the --dns-allow names, NXDOMAIN for the rest, nothing forwarded).\n"
+	      "--watch: once handed over, a bottle-verify watch follows the bottle and stops it on\n"
+	      "a finding; down ends it and exits 1 if it saw one (docs/watch.md).\n"
 	      "enforce: sets allowed_cidrs between create and start; refuses (exit 1, nothing\n"
 	      "written) when the DB or row is missing, vm.lock is held, a VMM is alive, the state\n"
 	      "is not created/stopped/failed, or the patch does not take. See docs/launch.md.\n",
@@ -83,6 +86,12 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'g': u->dns_guard_addr = arg; return 0;
 	case 'u': u->dns_guard_user = arg; return 0;
 	case 'm': u->dnsmasq = arg; return 0;
+	case 'W': u->watch = true; return 0;
+	case 'I': {
+		unsigned long ms = strtoul(arg, &end, 10);
+		u->watch_interval = arg;
+		return *end || arg[0] == '-' || ms < 10 || ms > 60000 ? -1 : 0;
+	}
 	case 'N':
 		if (u->n_dns_allow >= DNSGUARD_ALLOW_MAX)
 			return -1;
@@ -105,7 +114,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		{ "no-dns-guard", no_argument, NULL, 'G' }, { "require-dns-guard", no_argument, NULL, 'R' },
 		{ "dns-guard-addr", required_argument, NULL, 'g' },
 		{ "dns-guard-user", required_argument, NULL, 'u' }, { "dnsmasq", required_argument, NULL, 'm' },
-		{ "dns-allow", required_argument, NULL, 'N' },
+		{ "dns-allow", required_argument, NULL, 'N' }, { "watch", no_argument, NULL, 'W' },
+		{ "watch-interval", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -146,6 +156,10 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 	if (!c->up.from == !c->up.image || (c->n_allow == 1) == (c->alias != NULL) || c->n_allow > 1 ||
 	    (c->alias && strcmp(c->alias, "auto") != 0))
 		return -1;
+	if (c->up.watch_interval && !c->up.watch) {
+		fputs("bottle-launch up: --watch-interval goes with --watch\n", stderr);
+		return -1;
+	}
 	c->up.allow = c->n_allow ? c->allow[0] : NULL;
 	c->up.alias_auto = c->alias != NULL;
 	if (!c->up.policy && !c->up.control_port) {

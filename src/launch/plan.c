@@ -116,3 +116,25 @@ void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, cons
 		n = put(argv, n, opt[i][1]);
 	}
 }
+
+void launch_watch_argv(const struct launch_req *r, const char *allow_cidr, const struct dnsguard *guard,
+		       const char *argv[LAUNCH_ARGV_MAX])
+{
+	size_t n = 0;
+	n = put(argv, n, r->verify);
+	n = put(argv, n, "watch");
+	n = put(argv, n, r->name);
+	n = put(argv, n, "--expect");
+	n = put(argv, n, allow_cidr);
+	n = put(argv, n, "--smolvm");
+	n = put(argv, n, r->smolvm);
+	n = put(argv, n, "--stop-on-finding");
+	const char *opt[][2] = { { "--interval", r->watch_interval }, { "--db", r->db },
+				 { "--data-dir", r->data_dir }, { "--dns-guard", guard ? guard->addr : NULL } };
+	for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
+		if (!opt[i][1])
+			continue;
+		n = put(argv, n, opt[i][0]);
+		n = put(argv, n, opt[i][1]);
+	}
+}

@@ -33,6 +33,8 @@ struct launch_req {
 	const char *dns_guard_addr, *dns_guard_user, *dnsmasq;
 	const char *dns_allow[DNSGUARD_ALLOW_MAX + 1]; /* --dns-allow NAME=IPV4 */
 	size_t n_dns_allow;
+	bool watch;              /* --watch: a bottle-verify watch beside the bottle until down */
+	const char *watch_interval; /* --watch-interval MS, or NULL (the watch's default) */
 };
 
 /* The single allowed destination as a CIDR: "127.0.0.16/32" for an alias, or --allow
@@ -57,5 +59,9 @@ void launch_delete_argv(const char *smolvm, const char *name, const struct bv_ve
 /* bottle-verify all argv; control ("tcp:ADDR:PORT") and guard may be NULL. */
 void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, const char *control,
 			const struct dnsguard *guard, const char *argv[LAUNCH_ARGV_MAX]);
+
+/* bottle-verify watch argv for --watch (stops the machine on a finding); guard may be NULL. */
+void launch_watch_argv(const struct launch_req *r, const char *allow_cidr, const struct dnsguard *guard,
+		       const char *argv[LAUNCH_ARGV_MAX]);
 
 #endif

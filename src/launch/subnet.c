@@ -31,3 +31,19 @@ unsigned subnet_octet(const char *slug)
 	unsigned octet = rem + 1;
 	return octet == 17 ? 18 : octet;
 }
+
+/* FNV-1a, 64 bits: tells apart names that share a slug ("s.x", "s_x"). */
+static unsigned long long name_hash(const char *name)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+bool launch_state_path(const char *dir, const char *kind, const char *name, const char *ext, char *buf, size_t cap)
+{
+	char slug[256];
+	subnet_slug(name, slug, sizeof slug);
+	return (size_t)snprintf(buf, cap, "%s/%s-%.64s-%016llx.%s", dir, kind, slug, name_hash(name), ext) < cap;
+}

@@ -11,6 +11,7 @@
 
 #include "launch/alias_pool.h"
 #include "launch/dnsguard.h"
+#include "launch/watcher.h"
 #include "launch/enforce.h"
 #include "smolvm/paths.h"
 #include "core/proc.h"
@@ -31,6 +32,8 @@ struct launch {
 	bool guarded;                  /* the bottle gets a DNS guard (g) */
 	bool guard_started;
 	struct dnsguard g;
+	bool watch_started;            /* --watch: a bottle-verify watch runs (wt) */
+	struct watcher wt;
 	int step;
 };
 
@@ -187,6 +190,11 @@ static void print_plan(struct launch *l, FILE *f)
 	fprintf(f, "  wait     %s machine exec --name %s -- true (0.1 s doubling to 0.5 s, 5 s at most)\n",
 		r->smolvm, r->name);
 	print_argv(f, "verify", verify);
+	if (r->watch) {
+		const char *watch[LAUNCH_ARGV_MAX];
+		launch_watch_argv(r, l->allow_cidr, l->guarded ? &l->g : NULL, watch);
+		print_argv(f, "watch", watch);
+	}
 	fprintf(f, "  on failure: %s machine stop --name %s;", r->smolvm, r->name);
 	print_argv(f, "", del);
 }
@@ -248,6 +256,10 @@ static int teardown(struct launch *l, bool created)
 			rc = -EIO;
 		}
 	}
+	if (l->watch_started && watcher_stop(&l->wt, &err) < 0) {
+		fprintf(stderr, "up %s: teardown: %s\n", l->r->name, err.msg);
+		rc = -EIO;
+	}
 	if (l->guard_started && dnsguard_stop(&l->g, &err) < 0) {
 		fprintf(stderr, "up %s: teardown: %s\n", l->r->name, err.msg);
 		rc = -EIO;
@@ -301,6 +313,23 @@ static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 			     timed_out ? " (timed out)" : "");
 		return st == 1 ? 1 : 2;
 	}
+	return 0;
+}
+
+/* --watch: once the bottle is proven, a watch beside it until down (docs/watch.md). */
+static int start_watch(struct launch *l, struct bv_error *err)
+{
+	const char *argv[LAUNCH_ARGV_MAX];
+	pid_t pid = 0;
+	launch_watch_argv(l->r, l->allow_cidr, l->guarded ? &l->g : NULL, argv);
+	if (watcher_plan(l->lease_dir, l->r->name, &l->wt, err) < 0 || alias_pool_make_dir(l->lease_dir, err) < 0)
+		return -err->code;
+	int rc = watcher_start(&l->wt, (char *const *)argv, &pid, err);
+	if (rc < 0)
+		return rc;
+	l->watch_started = true;
+	say(l, "watching: bottle-verify watch (pid %d) stops the machine on a finding; its TAP goes to %s; bottle-launch down %s ends it",
+	    (int)pid, l->wt.tap, l->r->name);
 	return 0;
 }
 
@@ -362,12 +391,14 @@ int launch_up(const struct launch_req *req)
 		goto out;
 	}
 	code = run_steps(&l, &created, &err);
+	if (code == 0 && r.watch && start_watch(&l, &err) < 0)
+		code = 2;
 	if (code == 0)
 		code = hand_over(&l);
 out:
 	if (code != 0 && err.msg[0])
 		fprintf(stderr, "up %s: FAILED at step %d/%d: %s\n", r.name, l.step, STEPS, err.msg);
-	if (code != 0 && !r.dry_run && (created || l.alias[0] || l.guard_started)) {
+	if (code != 0 && !r.dry_run && (created || l.alias[0] || l.guard_started || l.watch_started)) {
 		fprintf(stderr, "up %s: tearing down (stop, delete -f, release the lease)\n", r.name);
 		if (teardown(&l, created) < 0)
 			code = 2;
@@ -376,6 +407,32 @@ out:
 	free(l.dir);
 	free(verify);
 	return code;
+}
+
+/* down: end the bottle's watch (if up --watch started one) and say what it saw. 1 when
+ * its TAP holds a finding, 0 when clean or none ran, -1 when it could not be ended or read. */
+static int end_watch(struct launch *l)
+{
+	struct bv_error err = { 0 };
+	size_t not_ok = 0;
+	bool ended = false;
+	if (watcher_plan(l->lease_dir, l->r->name, &l->wt, &err) < 0) {
+		fprintf(stderr, "down %s: %s\n", l->r->name, err.msg);
+		return -1;
+	}
+	int r = watcher_stop(&l->wt, &err);
+	if (r < 0)
+		fprintf(stderr, "down %s: %s\n", l->r->name, err.msg);
+	if (r == 0)
+		return 0; /* no watch was started for it (or an earlier down collected it) */
+	if (watcher_findings(&l->wt, &not_ok, &ended, &err) < 0) {
+		fprintf(stderr, "down %s: the watch's TAP: %s\n", l->r->name, err.msg);
+		return -1;
+	}
+	fprintf(stderr, "down %s: the watch %s: %zu finding(s)%s; its TAP: %s\n", l->r->name,
+		r == 1 ? "was ended" : "had ended", not_ok, ended ? "" : " (its TAP has no plan: it did not end cleanly)",
+		l->wt.tap);
+	return not_ok ? 1 : r < 0 || !ended ? -1 : 0;
 }
 
 int launch_down(const struct launch_req *req)
@@ -395,7 +452,10 @@ int launch_down(const struct launch_req *req)
 	l.guard_started = dnsguard_plan(l.lease_dir, req->name, "127.0.0.1", &l.g, &err) == 0;
 	if (!exists)
 		fprintf(stderr, "down %s: no such machine; releasing any lease it held\n", req->name);
+	int watch = end_watch(&l);
 	code = teardown(&l, exists) < 0 ? 1 : 0;
+	if (code == 0 && watch > 0)
+		code = 1; /* the watch saw a finding: the bottle did not stay confined */
 	if (code == 0)
 		printf("down %s: %s\n", req->name, exists ? "stopped, deleted, lease and DNS guard released" : "nothing to do");
 out:
