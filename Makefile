@@ -31,7 +31,7 @@ TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 vpath test_%.c $(TEST_DIRS)
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit faults bench soak clean
+.PHONY: all deps check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit faults bench soak watch-soak clean
 
 all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
@@ -162,6 +162,12 @@ bench: all
 # A long soak, not part of check: the confined sim bottle passes every time (RUNS, VERSIONS).
 soak: all
 	BV_BUILD=$(abspath $(BUILD)) VERSIONS="$${VERSIONS:-0.8.0 1.9.3}" bench/confined-soak.sh
+
+# bottle-verify watch for 10 minutes of an agent hammering denied destinations (and one
+# idle minute): no finding, every refusal counted, its CPU per hour and peak memory.
+# WATCH_SOAK_S, WATCH_IDLE_S shorten it.
+watch-soak: all
+	BV_BUILD=$(abspath $(BUILD)) bench/watch-soak.sh
 
 # The unit tests and the db, launch, verify and sim lanes under valgrind --error-exitcode.
 valgrind: all $(TEST_BIN)

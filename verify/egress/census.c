@@ -167,6 +167,7 @@ static void census_release(struct census *c)
 	free(c->entries);
 	free(c->slots);
 	free(c->inodes);
+	free(c->dumped);
 	free(c->nlbuf);
 	memset(c, 0, sizeof *c);
 	c->proc_dir = -1;
@@ -365,6 +366,80 @@ int census_entry_upsert(struct census *c, const struct census_entry *key, long n
 	return 0;
 }
 
+/* ---- dump only on change ---- */
+
+static bool same_inodes_as_dumped(const struct census *c)
+{
+	return c->ndumped == c->ninodes &&
+	       (c->ninodes == 0 || memcmp(c->dumped, c->inodes, c->ninodes * sizeof *c->inodes) == 0);
+}
+
+/* A TCP socket the last dump saw before it had a remote (created, not yet connected) may
+ * have connected since: its entry would not say where. */
+static bool entries_settled(const struct census *c)
+{
+	static const unsigned char none[16];
+	for (size_t i = 0; i < c->count; i++) {
+		const struct census_entry *e = &c->entries[i];
+		if (e->proto == IPPROTO_TCP && e->state != TCP_LISTEN && e->remote.port == 0 &&
+		    memcmp(e->remote.addr, none, sizeof none) == 0 && census_is_vmm_inode(c, e->inode))
+			return false;
+	}
+	return true;
+}
+
+/* The sockets are the ones the last dump saw: their entries are seen again, as they were. */
+static void refresh_entries(struct census *c, long now)
+{
+	for (size_t i = 0; i < c->count; i++) {
+		struct census_entry *e = &c->entries[i];
+		if (e->last_seen_ms == c->last_dump_ms && census_is_vmm_inode(c, e->inode)) {
+			e->last_seen_ms = now;
+			e->samples++;
+		}
+	}
+	c->last_dump_ms = now;
+}
+
+static bool may_skip_dump(const struct census *c)
+{
+	return c->dump_every && c->dumps && !c->settle && c->since_dump + 1 < c->dump_every &&
+	       same_inodes_as_dumped(c) && entries_settled(c);
+}
+
+static int remember_dumped(struct census *c)
+{
+	if (c->ninodes > c->dumped_cap) {
+		unsigned long long *p = realloc(c->dumped, c->ninodes * sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		c->dumped = p;
+		c->dumped_cap = c->ninodes;
+	}
+	if (c->ninodes)
+		memcpy(c->dumped, c->inodes, c->ninodes * sizeof *c->inodes);
+	c->ndumped = c->ninodes;
+	return 0;
+}
+
+/* After the VMM's sockets changed, CENSUS_SETTLE_DUMPS more passes dump too: a socket the
+ * change brought may not have connected yet (an unconnected socket is in no table, and its
+ * inode alone cannot say whether it is TCP, UDP or a unix socket). */
+#define CENSUS_SETTLE_DUMPS 2
+
+static int dump(struct census *c, long now, struct bv_error *err)
+{
+	bool changed = !same_inodes_as_dumped(c);
+	int r = census_diag_all(c, now, err);
+	if (r < 0)
+		return r;
+	c->settle = changed ? CENSUS_SETTLE_DUMPS : c->settle ? c->settle - 1 : 0;
+	c->dumps++;
+	c->since_dump = 0;
+	c->last_dump_ms = now;
+	return remember_dumped(c) < 0 ? bv_error_set(err, ENOMEM, "out of memory") : 0;
+}
+
 static int sample_locked(struct census *c, long now, struct bv_error *err)
 {
 	enum vmm_fate fate = VMM_SAME;
@@ -382,8 +457,12 @@ static int sample_locked(struct census *c, long now, struct bv_error *err)
 		c->vmm_gone = true;
 		return 0;
 	}
-	if (r == 0)
-		r = census_diag_all(c, now, err);
+	if (r == 0 && may_skip_dump(c)) {
+		refresh_entries(c, now);
+		c->since_dump++;
+	} else if (r == 0) {
+		r = dump(c, now, err);
+	}
 	if (r == 0)
 		c->passes++;
 	return r;
@@ -397,103 +476,6 @@ int census_sample(struct census *c, long now_ms, struct bv_error *err)
 	int r = sample_locked(c, now_ms, err);
 	pthread_mutex_unlock(&c->lock);
 	return r;
-}
-
-static void sampler_pass(struct census *c)
-{
-	struct bv_error e = { 0 };
-	int r = census_sample(c, bv_now_ms() - c->started_ms, &e);
-	if (r == 0)
-		return;
-	pthread_mutex_lock(&c->lock);
-	if (c->thread_rc == 0) {
-		c->thread_rc = r;
-		c->thread_err = e;
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void timespec_add_ms(struct timespec *t, int ms)
-{
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
-
-/* Until the next tick (a slow pass moves the schedule, never bunches passes) or a stop.
- * true when the sampler should end: stop asked, or no VMM left to watch. */
-static bool sampler_wait(struct census *c, struct timespec *next)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	timespec_add_ms(next, c->interval_ms);
-	if (next->tv_sec < now.tv_sec || (next->tv_sec == now.tv_sec && next->tv_nsec < now.tv_nsec))
-		*next = now;
-	pthread_mutex_lock(&c->lock);
-	while (!c->stop && !c->vmm_gone && !c->vmm_replaced &&
-	       pthread_cond_timedwait(&c->wake, &c->lock, next) != ETIMEDOUT)
-		;
-	bool end = c->stop || c->vmm_gone || c->vmm_replaced;
-	pthread_mutex_unlock(&c->lock);
-	return end;
-}
-
-/* A pass, a wait, a pass, ...; once told to stop, one last pass. */
-static void *sampler_main(void *arg)
-{
-	struct census *c = arg;
-	struct timespec next;
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	sampler_pass(c);
-	bool last = false;
-	while (!last) {
-		last = sampler_wait(c, &next);
-		sampler_pass(c);
-	}
-	return NULL;
-}
-
-int census_start(struct census *c, int interval_ms, struct bv_error *err)
-{
-	if (!c->is_open)
-		return bv_error_set(err, EBADF, "the census is not open");
-	if (c->running)
-		return bv_error_set(err, EBUSY, "the census sampler already runs");
-	c->interval_ms = interval_ms > 0 ? interval_ms : CENSUS_INTERVAL_MS;
-	c->stop = false;
-	c->thread_rc = 0;
-	bv_error_clear(&c->thread_err);
-	c->started_ms = bv_now_ms();
-	/* Signals stay with the caller's threads: the sampler starts with all blocked. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&c->thread, NULL, sampler_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0)
-		return bv_error_errno(err, r, "start the census sampler");
-	c->running = true;
-	return 0;
-}
-
-int census_stop(struct census *c, struct bv_error *err)
-{
-	if (!c->is_open || !c->running)
-		return 0;
-	pthread_mutex_lock(&c->lock);
-	c->stop = true;
-	pthread_cond_signal(&c->wake);
-	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL);
-	c->running = false;
-	if (c->thread_rc == 0)
-		return 0;
-	if (err)
-		*err = c->thread_err;
-	return c->thread_rc;
 }
 
 void census_free(struct census *c)

@@ -46,6 +46,13 @@ struct census {
 	unsigned long long start_time;  /* its field 22 of /proc/PID/stat */
 	/* Limits: census_open sets the defaults above; lower them before the first pass. */
 	size_t max_entries, max_fds;
+	/* Dump only on change (bottle-verify watch, sampling for hours; set before the first
+	 * pass): a pass whose fd scan finds the very socket inodes of the pass before, none a
+	 * TCP socket still without its remote, only refreshes their entries. The socket tables
+	 * (whose dump costs the kernel a walk of every bucket) are dumped when that set
+	 * changes, and at least every dump_every passes. 0: every pass dumps. */
+	unsigned dump_every;
+	unsigned long dumps; /* passes that dumped the socket tables */
 	/* What it found. Read these (and census_count/census_entry) while no sampler runs. */
 	size_t count;
 	bool overflowed;   /* a limit was hit: some sockets went uncounted (inconclusive) */
@@ -64,6 +71,10 @@ struct census {
 	size_t nslots;
 	unsigned long long *inodes; /* this pass's socket inodes, sorted */
 	size_t ninodes, inodes_cap;
+	unsigned long long *dumped; /* the inodes of the last pass that dumped */
+	size_t ndumped, dumped_cap;
+	unsigned since_dump, settle;
+	long last_dump_ms; /* the now of the last pass that dumped, or refreshed as one */
 	char *nlbuf;
 	uint32_t seq;
 	pthread_mutex_t lock;

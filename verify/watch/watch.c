@@ -78,7 +78,10 @@ static int open_vmm(struct watch *w, struct bv_error *err)
 		return bv_error_set(err, ESRCH, "%s names no VMM: the machine is not running", path);
 	if (r == 1 && !has_start)
 		return bv_error_set(err, EINVAL, "%s names no start time: the VMM cannot be told from a reused pid", path);
-	return r < 0 ? r : census_open(&w->census, (pid_t)pid, start, err);
+	if (r < 0 || (r = census_open(&w->census, (pid_t)pid, start, err)) < 0)
+		return r;
+	w->census.dump_every = WATCH_DUMP_EVERY;
+	return 0;
 }
 
 static int open_denials(struct watch *w, struct bv_error *err)

@@ -21,6 +21,9 @@
 #include "watch/stopper.h"
 
 #define WATCH_INTERVAL_MS 200          /* default pass interval */
+/* The socket tables are dumped when the VMM's sockets change, and at least every 5th pass
+ * (a socket that changes where it goes without a new inode shows within 5 passes). */
+#define WATCH_DUMP_EVERY 5
 #define WATCH_READ_MAX (4u << 20)      /* denial-record bytes read per pass */
 #define WATCH_DIAG_MS 10000            /* at most one denial summary comment per 10 s */
 #define WATCH_LEAKS_KEPT 64            /* leaks remembered (with their lifetimes) for the end */

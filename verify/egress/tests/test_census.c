@@ -271,6 +271,46 @@ Test(census, forget_unseen_drops_a_closed_socket_after_telling_and_keeps_the_liv
 	close(peer);
 }
 
+static void sample_all(struct census *c, long from, long to)
+{
+	for (long t = from; t <= to; t += 10)
+		sample(c, t);
+}
+
+Test(census, dump_on_change_skips_the_dump_while_the_sockets_stay_and_refreshes_them)
+{
+	struct census c;
+	uint16_t port;
+	int peer = bound(AF_INET, SOCK_DGRAM, &port);
+	int s = connected(AF_INET, SOCK_DGRAM, port);
+	open_self(&c);
+	c.dump_every = 3;
+	sample_all(&c, 10, 30);
+	cr_assert_eq(c.dumps, 3, "the first pass and the 2 after it dump (a socket may connect late)");
+	sample_all(&c, 40, 50);
+	cr_assert_eq(c.dumps, 3, "then the same sockets: no dump");
+	cr_assert_eq(c.passes, 5);
+	cr_assert_eq(find(&c, s)->last_seen_ms, 50, "a skipped pass still sees the live socket");
+	sample(&c, 60);
+	cr_assert_eq(c.dumps, 4, "at least every dump_every passes");
+	int t = connected(AF_INET, SOCK_DGRAM, port);
+	sample(&c, 70);
+	cr_assert_eq(c.dumps, 5, "a new socket: a dump at once");
+	cr_assert_not_null(find(&c, t), "and its entry");
+	sample_all(&c, 80, 100);
+	cr_assert_eq(c.dumps, 7, "2 more, then a skip");
+	unsigned long long gone = inode_of(s);
+	close(s);
+	sample(&c, 110);
+	cr_assert_eq(c.dumps, 8, "a socket gone: a dump at once");
+	for (size_t i = 0; i < census_count(&c); i++)
+		if (census_entry(&c, i)->inode == gone)
+			cr_assert_lt(census_entry(&c, i)->last_seen_ms, 110, "the closed socket is not refreshed");
+	census_free(&c);
+	close(t);
+	close(peer);
+}
+
 Test(census, a_socket_seen_twice_is_one_entry)
 {
 	struct census c;
