@@ -2,6 +2,7 @@
  * Parses the command line, runs one command's checks into a report, prints it, and
  * exits 0 (all ok), 1 (a finding) or 2 (error, usage or inconclusive). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,9 +476,19 @@ static int validate(const struct cli *c)
 	return -1;
 }
 
+/* Started with 0, 1 or 2 closed, the first file opened would become stdout and the
+ * report would go into it: /dev/null holds each missing one first. */
+static void keep_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			_exit(2);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .format = BV_FORMAT_TAP };
+	keep_std_fds();
 	if (watch_is_command(argc, argv))
 		return watch_main(argc, argv); /* options of its own, and a report that streams */
 	int p = parse_cli(argc, argv, &c);

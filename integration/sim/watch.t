@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 30
+plan 31
 sim_host
 export FAKE_SMOLVM_VERSION=1.9.3
 DB="$HOME/.local/share/smolvm/server/smolvm.db"
@@ -119,6 +119,23 @@ sleep 0.5
 watch_end
 if [ "$wrc" = 1 ] && grep -q 'not ok [0-9]* - watch.denials.burst' "$T/burst.tap"; then ok "with --denial-burst 50 the same hammering is a finding"
 else not_ok "--denial-burst makes a burst a finding" "exit $wrc" "$(grep -E 'watch.denials' "$T/burst.tap")"; fi
+
+# --- a busy VMM: over 128 sockets at once (glibc's qsort then asks sysinfo, which the
+# seccomp filter must allow, or the watch dies and the bottle runs unwatched) -------------
+watch_bg tight "$T/busy.tap"
+smolvm machine exec --name tight -- perl -MIO::Socket::INET -e '
+	my @s = map { IO::Socket::INET->new(PeerAddr => "192.0.2.10:8888", Timeout => 2) or die "connect: $!\n" } 1 .. 150;
+	$| = 1; print "held\n"; sleep 3' >"$T/busy.out" 2>&1 &
+APID=$!
+wait_until grep -q held "$T/busy.out"
+vmm=$(head -1 "$(smolvm machine data-dir --name tight)/agent.pid")
+nsock=$(ls -l "/proc/$vmm/fd" 2>/dev/null | grep -c 'socket:')
+sleep 1
+wait "$APID"
+watch_end
+if [ "$wrc" = 0 ] && [ "$nsock" -gt 128 ] && grep -q '^ok [0-9]* - watch.census' "$T/busy.tap"; then
+	ok "a VMM holding $nsock sockets to the allowed destination: the watch stays up, no finding, exit 0"
+else not_ok "a busy VMM is watched" "exit $wrc, VMM sockets $nsock" "$(tail -4 "$T/busy.tap")"; fi
 
 # --- the row reverting under the watch (a stale stop writes its cached copy back) ----------
 watch_bg tight "$T/row.tap"

@@ -123,6 +123,26 @@ int proc_cmdline(pid_t pid, char **out, struct bv_error *err)
 	return 0;
 }
 
+/* A child starts with the default action for the signals a caller may ignore or catch
+ * (an ignored SIGPIPE or SIGTERM would otherwise survive its exec) and nothing blocked. */
+static int spawn_attr_init(posix_spawnattr_t *at)
+{
+	sigset_t dflt, none;
+	if (posix_spawnattr_init(at) != 0)
+		return -ENOMEM;
+	sigemptyset(&dflt);
+	sigemptyset(&none);
+	int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		sigaddset(&dflt, sigs[i]);
+	if (posix_spawnattr_setsigdefault(at, &dflt) != 0 || posix_spawnattr_setsigmask(at, &none) != 0 ||
+	    posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) != 0) {
+		posix_spawnattr_destroy(at);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 struct capture {
 	int fd;
 	char *buf;
@@ -248,7 +268,11 @@ int spawn_capture_watch(char *const argv[], int timeout_ms, size_t max_out, cons
 		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
 	}
 	pid_t pid;
-	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawnattr_t at;
+	bool have_at = spawn_attr_init(&at) == 0;
+	r = have_at ? posix_spawnp(&pid, argv[0], &fa, &at, argv, environ) : ENOMEM;
+	if (have_at)
+		posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	close(errp[1]);
@@ -296,7 +320,11 @@ int spawn_inherit(char *const argv[], bool keep_stdin, int timeout_ms, int *stat
 		posix_spawn_file_actions_destroy(&fa);
 		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
 	}
-	int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawnattr_t at;
+	bool have_at = spawn_attr_init(&at) == 0;
+	int r = have_at ? posix_spawnp(&pid, argv[0], &fa, &at, argv, environ) : ENOMEM;
+	if (have_at)
+		posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0)
 		return bv_error_errno(err, r, "spawn %s", argv[0]);
@@ -325,7 +353,7 @@ int spawn_detached(char *const argv[], const char *out_path, const char *err_pat
 	posix_spawnattr_t at;
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
-	if (posix_spawnattr_init(&at) != 0) {
+	if (spawn_attr_init(&at) < 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		return bv_error_set(err, ENOMEM, "posix_spawn set-up");
 	}
@@ -335,7 +363,7 @@ int spawn_detached(char *const argv[], const char *out_path, const char *err_pat
 	if (r == 0)
 		r = posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
 	if (r == 0)
-		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	if (r == 0)
 		r = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);

@@ -360,6 +360,7 @@ int census_entry_upsert(struct census *c, const struct census_entry *key, long n
 		return -ENOMEM;
 	struct census_entry *e = &c->entries[c->count++];
 	*e = *key;
+	e->judged = false;
 	e->first_seen_ms = e->last_seen_ms = now;
 	e->samples = 1;
 	*slot = (uint32_t)c->count;
@@ -494,6 +495,11 @@ size_t census_count(const struct census *c)
 }
 
 const struct census_entry *census_entry(const struct census *c, size_t i)
+{
+	return i < c->count ? &c->entries[i] : NULL;
+}
+
+struct census_entry *census_entry_at(struct census *c, size_t i)
 {
 	return i < c->count ? &c->entries[i] : NULL;
 }

@@ -39,6 +39,7 @@ struct census_entry {
 	unsigned long long inode;
 	long first_seen_ms, last_seen_ms; /* the now_ms of the passes that saw it */
 	unsigned long samples;            /* how many passes saw it */
+	bool judged;                      /* the caller's mark (false when added); census ignores it */
 };
 
 struct census {
@@ -112,8 +113,10 @@ int census_stop(struct census *c, struct bv_error *err);
 void census_free(struct census *c);
 
 size_t census_count(const struct census *c);
-/* The i-th entry in order of first sight; NULL past the end. */
+/* The i-th entry in order of first sight; NULL past the end. census_entry_at: the same,
+ * for a caller that marks entries (judged) while no sampler runs. */
 const struct census_entry *census_entry(const struct census *c, size_t i);
+struct census_entry *census_entry_at(struct census *c, size_t i);
 
 /* While a sampler runs too (it takes the census's lock): does any entry so far satisfy
  * match(e, key)? false for a census that is not open. */

@@ -172,7 +172,9 @@ static void on_stop_signal(int sig)
 
 static void catch_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_stop_signal };
+	/* SA_RESTART: a write cut by the signal goes on (a cut write would fail the stream);
+	 * the sleep between passes still wakes */
+	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -31,17 +30,30 @@ static void close_others(int keep1, int keep2)
 	closedir(d);
 }
 
+/* The signals that end the watch (a terminal's ^C reaches the whole group) leave the
+ * helper be: the watch's orderly end, or its death, is what ends it. */
+static void helper_signals(void)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGTERM, &ign, NULL);
+	sigaction(SIGHUP, &ign, NULL);
+}
+
 static void helper_run(int ask, int answer, const char *smolvm, const char *name)
 {
-	char byte;
+	char byte = 0;
 	struct stopper_result res = { 0 };
 	struct spawn_result sr = { 0 };
 	struct bv_error err = { 0 };
 	ssize_t n;
 	while ((n = read(ask, &byte, 1)) < 0 && errno == EINTR)
 		;
-	if (n != 1)
-		_exit(0); /* the watch ended without asking */
+	if (n == 1 && byte == STOPPER_BYE)
+		_exit(0); /* the watch ended in order, without a finding to stop for */
+	/* asked, or the pipe closed without a goodbye: the watch died (killed, crashed) and the
+	 * bottle would run unwatched, so it is stopped (fail closed) */
 	char *argv[] = { (char *)smolvm, "machine", "stop", "--name", (char *)name, NULL };
 	long t0 = bv_now_ms();
 	int r = spawn_capture(argv, STOPPER_TIMEOUT_MS, 4096, &sr, &err);
@@ -76,7 +88,7 @@ int stopper_start(struct stopper *s, const char *smolvm, const char *name, struc
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		helper_signals();
 		close_others(ask[0], answer[1]);
 		helper_run(ask[0], answer[1], smolvm, name);
 	}
@@ -103,7 +115,7 @@ int stopper_ask(struct stopper *s)
 		return 0;
 	s->asked = true;
 	ssize_t n;
-	while ((n = write(s->ask_fd, "s", 1)) < 0 && errno == EINTR)
+	while ((n = write(s->ask_fd, (char[]){ STOPPER_STOP }, 1)) < 0 && errno == EINTR)
 		;
 	return n == 1 ? 0 : -errno;
 }
@@ -128,6 +140,11 @@ void stopper_close(struct stopper *s)
 {
 	if (s->pid <= 0)
 		return; /* zeroed: its descriptors are not ours */
+	if (s->ask_fd >= 0 && !s->asked) {
+		/* a goodbye that is lost makes the helper read EOF and stop the machine: fail closed */
+		ssize_t n = write(s->ask_fd, (char[]){ STOPPER_BYE }, 1);
+		(void)n;
+	}
 	if (s->ask_fd >= 0)
 		close(s->ask_fd);
 	if (s->answer_fd >= 0)

@@ -1,7 +1,8 @@
 /* stopper.h - `watch --stop-on-finding`'s hand on the machine: `smolvm machine stop`.
  * The watch confines itself (no exec, no fork) before it follows the bottle, so a helper
  * process is forked first; it waits on a pipe, runs the stop once when asked (argv, no
- * shell) and writes back how it went. It exits when the watch closes the pipe or dies. */
+ * shell) and writes back how it went. An orderly end of the watch says goodbye first; a
+ * pipe that closes without one means the watch died, and the helper stops the machine. */
 #ifndef BV_VERIFY_WATCH_STOPPER_H
 #define BV_VERIFY_WATCH_STOPPER_H
 
@@ -11,6 +12,8 @@
 #include "core/error.h"
 
 #define STOPPER_TIMEOUT_MS 60000 /* how long the stop may take before it is killed */
+#define STOPPER_STOP 's'           /* the watch asks for the stop */
+#define STOPPER_BYE 'q'            /* the watch ends in order: no stop */
 
 struct stopper_result {
 	bool ran;       /* smolvm could be run */
@@ -36,7 +39,8 @@ int stopper_start(struct stopper *s, const char *smolvm, const char *name, struc
 int stopper_ask(struct stopper *s);
 /* Has the answer come? true once it has (s->result filled); never blocks. */
 bool stopper_answered(struct stopper *s);
-/* Close the pipes: the helper exits (after a stop under way). Safe on a zeroed stopper. */
+/* The watch's orderly end: say goodbye (unless a stop was asked) and close the pipes; the
+ * helper exits (after a stop under way). Safe on a zeroed stopper. */
 void stopper_close(struct stopper *s);
 
 #endif

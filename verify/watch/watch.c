@@ -80,7 +80,11 @@ static int open_vmm(struct watch *w, struct bv_error *err)
 		return bv_error_set(err, EINVAL, "%s names no start time: the VMM cannot be told from a reused pid", path);
 	if (r < 0 || (r = census_open(&w->census, (pid_t)pid, start, err)) < 0)
 		return r;
-	w->census.dump_every = WATCH_DUMP_EVERY;
+	/* Dump only on change where the VMM's sockets are the gateway's relays, which connect
+	 * at once; under TSI (and an unknown version) the guest's socket() makes a host socket
+	 * that connects when the guest says, so every pass dumps. */
+	if (w->o->version && w->o->version->known && version_policy_defaults_virtio(w->o->version))
+		w->census.dump_every = WATCH_DUMP_EVERY;
 	return 0;
 }
 
@@ -192,7 +196,8 @@ static void vmm_end_point(struct watch *w, struct bv_report *r, long now)
 	bool stopped = rc == 0 && strcmp(state, "running") != 0;
 	const char *how = w->end == WATCH_END_VMM_REPLACED ? "its pid now names another process" : "it exited";
 	struct bv_point *p = report_addf(r, "watch.vmm", stopped ? BV_OK : BV_INCONCLUSIVE,
-					 "the watch followed the bottle's VMM to its end (%s %ld ms into the watch; the row says %s)",
+					 "the watch followed the bottle's VMM to its end (%s %ld ms into the watch; the row says %s; "
+					 "a watch follows one VMM: watch the machine again if it starts again)",
 					 how, now, rc < 0 ? "nothing readable" : state[0] ? state : "no machine");
 	if (stopped)
 		return;
@@ -210,6 +215,9 @@ static void end_point(struct watch *w, struct bv_report *r, long now)
 		return;
 	case WATCH_END_DURATION:
 		report_addf(r, "watch.vmm", BV_OK, "the watch ran its whole duration (%ld ms); the VMM still runs", now);
+		return;
+	case WATCH_END_OUTPUT:
+		report_addf(r, "watch.vmm", BV_INCONCLUSIVE, "the watch ended after %ld ms: its report could not be written", now);
 		return;
 	case WATCH_END_SIGNAL:
 	case WATCH_RUNNING:
@@ -260,10 +268,16 @@ void watch_loop(struct watch *w, struct bv_stream *st, volatile sig_atomic_t *st
 			break;
 		}
 		watch_denials_pass(w, now);
-		watch_row_pass(w, now, pass == 0);
+		watch_row_pass(w, now, pass == 0 ? WATCH_ROW_FIRST : pass % WATCH_ROW_EVERY == 0 ? WATCH_ROW_AGAIN : WATCH_ROW_IF_CHANGED);
 		stop_answer(w, now);
 		if (*stop) {
 			w->end = WATCH_END_SIGNAL;
+			break;
+		}
+		if (st->failed && !w->o->stop_on_finding) {
+			/* nobody can read it, and nothing would stop the machine: not a watch */
+			fputs("bottle-verify watch: the report cannot be written: ending\n", stderr);
+			w->end = WATCH_END_OUTPUT;
 			break;
 		}
 		if (w->o->duration_ms && now >= w->o->duration_ms) {

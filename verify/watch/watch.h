@@ -62,7 +62,16 @@ struct file_sig {
 	struct timespec mtime;
 };
 
-enum watch_end { WATCH_RUNNING, WATCH_END_DURATION, WATCH_END_SIGNAL, WATCH_END_VMM_GONE, WATCH_END_VMM_REPLACED };
+enum watch_end {
+	WATCH_RUNNING, WATCH_END_DURATION, WATCH_END_SIGNAL, WATCH_END_VMM_GONE, WATCH_END_VMM_REPLACED,
+	WATCH_END_OUTPUT, /* stdout failed, and no --stop-on-finding to act for it */
+};
+
+/* When a pass reads the row: the first pass, every WATCH_ROW_EVERY-th pass whatever the
+ * files say (a rewrite of the same size within one mtime tick shows no change), and when
+ * smolvm.db, its -wal or agent.config.json changed. */
+enum watch_row_when { WATCH_ROW_IF_CHANGED, WATCH_ROW_AGAIN, WATCH_ROW_FIRST };
+#define WATCH_ROW_EVERY 25
 
 struct watch {
 	const struct watch_opts *o;
@@ -113,7 +122,7 @@ void watch_census_pass(struct watch *w, long now);
 void watch_census_summary(struct watch *w, struct bv_report *r);
 void watch_denials_pass(struct watch *w, long now);
 void watch_denials_summary(struct watch *w, struct bv_report *r);
-void watch_row_pass(struct watch *w, long now, bool first);
+void watch_row_pass(struct watch *w, long now, enum watch_row_when when);
 void watch_row_summary(struct watch *w, struct bv_report *r);
 /* The row's "state" ("running", "stopped", ...) into buf; "" when there is no row. 0 or -errno. */
 int watch_row_state(const struct watch *w, char *buf, size_t cap);

@@ -82,11 +82,11 @@ static void leak_seen(struct watch *w, const struct census_entry *e, long now)
 		w->first_leak_ms = e->first_seen_ms;
 	if (w->n_leaks < WATCH_LEAKS_KEPT)
 		w->leaks[w->n_leaks++] = (struct watch_leak){ .e = *e };
+	watch_finding(w, now); /* the stop first: printing may block on a stalled reader */
 	if (w->leak_points < WATCH_LEAK_POINTS_MAX) {
 		w->leak_points++;
 		leak_point(w, e, now);
 	}
-	watch_finding(w, now);
 }
 
 static bool same_socket(const struct census_entry *a, const struct census_entry *b)
@@ -122,7 +122,8 @@ static void pass_failed(struct watch *w, const char *why)
 	struct bv_report *r = watch_report(w);
 	struct bv_point *p = report_add(r, "watch.census.pass", BV_INCONCLUSIVE, "a census pass over the VMM's sockets ran");
 	point_field(p, "actual", why);
-	point_field(p, "remediation", "run the watch as the VMM's user or root, in the VMM's network namespace");
+	point_field(p, "remediation", "the next pass tries again (a transient netlink or /proc error passes); if passes keep failing, "
+				      "run the watch as the VMM's user or root, in the VMM's network namespace");
 	watch_flush(w, r);
 }
 
@@ -133,6 +134,7 @@ static void overflow_seen(struct watch *w, long now)
 		return;
 	w->overflow_open = true;
 	w->overflows++;
+	watch_finding(w, now);
 	struct bv_report *r = watch_report(w);
 	struct bv_point *p = report_add(r, "watch.census.overflow", BV_NOT_OK,
 					"the census could count every VMM socket");
@@ -140,7 +142,6 @@ static void overflow_seen(struct watch *w, long now)
 		     (size_t)CENSUS_MAX_ENTRIES, CENSUS_MAX_FDS);
 	point_field(p, "remediation", "a VMM holding this many sockets is itself a finding: stop the machine and find what the agent opened");
 	watch_flush(w, r);
-	watch_finding(w, now);
 }
 
 void watch_census_pass(struct watch *w, long now)
@@ -153,9 +154,14 @@ void watch_census_pass(struct watch *w, long now)
 	w->pass_error_open = false;
 	if (w->census.vmm_gone || w->census.vmm_replaced)
 		return;
+	/* every entry is judged once, after the first pass that completed with it: one first
+	 * seen by a pass that failed half-way is judged by the next that succeeds */
 	for (size_t i = 0; i < census_count(&w->census); i++) {
-		const struct census_entry *e = census_entry(&w->census, i);
-		if (e->first_seen_ms != now || !census_entry_is_egress(e))
+		struct census_entry *e = census_entry_at(&w->census, i);
+		if (e->judged)
+			continue;
+		e->judged = true;
+		if (!census_entry_is_egress(e))
 			continue;
 		switch (judge(w, e)) {
 		case SOCK_ALLOWED: break;

@@ -31,6 +31,7 @@ static void record_problem(struct watch *w, const char *id, const char *why)
 
 static void burst_point(struct watch *w, long now)
 {
+	watch_finding(w, now);
 	struct bv_report *r = watch_report(w);
 	struct bv_point *p = report_addf(r, "watch.denials.burst", BV_NOT_OK,
 					 "the gateway refused no more than %lu flows within %d ms", w->o->burst,
@@ -39,7 +40,6 @@ static void burst_point(struct watch *w, long now)
 		     w->dset.n_denials);
 	point_field(p, "remediation", "the agent is probing the walls: look at what it runs (egress-denials.log names each destination)");
 	watch_flush(w, r);
-	watch_finding(w, now);
 }
 
 /* The most refused destination, as a reader would look for first. */

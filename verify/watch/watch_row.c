@@ -130,9 +130,10 @@ static void row_diff(struct watch *w, const struct bv_report *r, bool first, lon
 	w->row_recheck = pending.n > 0;
 }
 
-void watch_row_pass(struct watch *w, long now, bool first)
+void watch_row_pass(struct watch *w, long now, enum watch_row_when when)
 {
-	if (!files_changed(w) && !w->row_recheck && !first)
+	bool first = when == WATCH_ROW_FIRST;
+	if (!files_changed(w) && !w->row_recheck && when == WATCH_ROW_IF_CHANGED)
 		return;
 	struct bv_report *r = report_new("db", false), *out = watch_report(w);
 	if (!r || !out) {

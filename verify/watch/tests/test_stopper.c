@@ -91,7 +91,7 @@ Test(stopper, a_smolvm_that_cannot_run_is_not_a_stop)
 	waitpid(s.pid, NULL, 0);
 }
 
-Test(stopper, unasked_the_helper_ends_when_the_watch_closes_its_pipe, .fini = cleanup)
+Test(stopper, unasked_the_helper_ends_on_the_watch_s_goodbye, .fini = cleanup)
 {
 	struct stopper s;
 	struct bv_error err = { 0 };
@@ -102,6 +102,19 @@ Test(stopper, unasked_the_helper_ends_when_the_watch_closes_its_pipe, .fini = cl
 	cr_assert_eq(waitpid(s.pid, &st, 0), s.pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	cr_assert_neq(access(argv_log, F_OK), 0, "nothing was stopped");
+}
+
+Test(stopper, a_watch_that_dies_unasked_gets_the_machine_stopped, .fini = cleanup)
+{
+	struct stopper s;
+	struct bv_error err = { 0 };
+	int st = -1;
+	make_smolvm(0);
+	cr_assert_eq(stopper_start(&s, script, "b", &err), 0, "%s", err.msg);
+	close(s.ask_fd); /* what a killed watch leaves: the pipe closed, no goodbye */
+	cr_assert_eq(waitpid(s.pid, &st, 0), s.pid);
+	cr_assert_eq(access(argv_log, F_OK), 0, "the machine was stopped (fail closed)");
+	close(s.answer_fd);
 }
 
 Test(stopper, a_zeroed_stopper_asks_nothing_and_closes_nothing)
