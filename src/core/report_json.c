@@ -149,20 +149,6 @@ static int json_fill(cJSON *doc, const struct bv_report *r)
 	return 0;
 }
 
-int report_json_emit(const struct bv_report *r, FILE *out)
-{
-	cJSON *doc = cJSON_CreateObject();
-	int rc = doc ? json_fill(doc, r) : -ENOMEM;
-	char *text = rc == 0 ? cJSON_PrintUnformatted(doc) : NULL;
-	cJSON_Delete(doc);
-	if (!text)
-		return -ENOMEM;
-	fputs(text, out);
-	fputc('\n', out);
-	cJSON_free(text);
-	return 0;
-}
-
 /* One object on one line: doc, printed and freed. */
 static int json_line(cJSON *doc, int rc, FILE *out)
 {
@@ -174,6 +160,12 @@ static int json_line(cJSON *doc, int rc, FILE *out)
 	fputc('\n', out);
 	cJSON_free(text);
 	return 0;
+}
+
+int report_json_emit(const struct bv_report *r, FILE *out)
+{
+	cJSON *doc = cJSON_CreateObject();
+	return json_line(doc, doc ? json_fill(doc, r) : -ENOMEM, out);
 }
 
 int report_json_point_line(FILE *out, const struct bv_report *r, const struct bv_point *p, size_t n)

@@ -87,6 +87,17 @@ void launch_delete_argv(const char *smolvm, const char *name, const struct bv_ve
 	put(argv, n, "-f"); /* without -f smolvm prints "Cancelled", exits 0 and deletes nothing */
 }
 
+/* "OPTION VALUE" pairs after argv[n], those with a value only. */
+static void put_options(const char *argv[LAUNCH_ARGV_MAX], size_t n, const char *const opt[][2], size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (!opt[i][1])
+			continue;
+		n = put(argv, n, opt[i][0]);
+		n = put(argv, n, opt[i][1]);
+	}
+}
+
 void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, const char *control,
 			const struct dnsguard *guard, const char *argv[LAUNCH_ARGV_MAX])
 {
@@ -109,12 +120,7 @@ void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, cons
 	const char *opt[][2] = { { "--kvm-device", r->kvm_device }, { "--db", r->db },
 				 { "--data-dir", r->data_dir }, { "--dns-guard", guard ? guard->addr : NULL },
 				 { "--dns-guard-log", guard ? guard->log : NULL } };
-	for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
-		if (!opt[i][1])
-			continue;
-		n = put(argv, n, opt[i][0]);
-		n = put(argv, n, opt[i][1]);
-	}
+	put_options(argv, n, opt, sizeof opt / sizeof opt[0]);
 }
 
 void launch_watch_argv(const struct launch_req *r, const char *allow_cidr, const struct dnsguard *guard,
@@ -131,10 +137,5 @@ void launch_watch_argv(const struct launch_req *r, const char *allow_cidr, const
 	n = put(argv, n, "--stop-on-finding");
 	const char *opt[][2] = { { "--interval", r->watch_interval }, { "--db", r->db },
 				 { "--data-dir", r->data_dir }, { "--dns-guard", guard ? guard->addr : NULL } };
-	for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
-		if (!opt[i][1])
-			continue;
-		n = put(argv, n, opt[i][0]);
-		n = put(argv, n, opt[i][1]);
-	}
+	put_options(argv, n, opt, sizeof opt / sizeof opt[0]);
 }
