@@ -76,6 +76,21 @@ Test(launch_plan, a_guarded_bottle_is_created_with_dns_and_verified_against_its_
 	cr_assert_str_eq(s, "bv all b --expect 192.0.2.10/32 --smolvm smolvm --policy builtin --full-window --dns-guard 127.83.7.53 --dns-guard-log /l/dnsguard-b.log");
 }
 
+Test(launch_plan, the_watch_stops_on_a_finding_and_knows_the_guard_and_the_interval)
+{
+	struct launch_req r = { .name = "b", .smolvm = "smolvm", .verify = "bv", .watch = true, .watch_interval = "300",
+				.db = "/d/smolvm.db" };
+	struct dnsguard g = { .addr = "127.83.7.53", .log = "/l/dnsguard-b.log" };
+	const char *argv[LAUNCH_ARGV_MAX];
+	char s[512];
+	launch_watch_argv(&r, "192.0.2.10/32", &g, argv);
+	joined(argv, s, sizeof s);
+	cr_assert_str_eq(s, "bv watch b --expect 192.0.2.10/32 --smolvm smolvm --stop-on-finding --interval 300 --db /d/smolvm.db --dns-guard 127.83.7.53");
+	launch_watch_argv(&(struct launch_req){ .name = "b", .smolvm = "s", .verify = "bv" }, "192.0.2.10/32", NULL, argv);
+	joined(argv, s, sizeof s);
+	cr_assert_str_eq(s, "bv watch b --expect 192.0.2.10/32 --smolvm s --stop-on-finding");
+}
+
 Test(launch_plan, require_dns_guard_refuses_a_smolvm_without_dns)
 {
 	struct launch_req r = { .name = "b", .require_dns_guard = true };
