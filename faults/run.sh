@@ -1,6 +1,6 @@
 #!/bin/bash
 # faults/run.sh - make faults: fail-closed under injected syscall errors (strace --inject).
-# For each command (bottle-verify db, bottle-verify egress, bottle-launch enforce) a
+# For each command (bottle-verify db, egress and watch, bottle-launch enforce) a
 # baseline run counts every syscall it makes (strace -f -c); then, one injection point at a
 # time, the Nth call (N = 1..min(count, CAP)) of one syscall returns an error. A run
 # FAILS OPEN when it exits 0 while its report is not the baseline's complete all-ok report
@@ -10,7 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${BV_BUILD:-$top/build}
 CAP=${FAULTS_CAP:-8}
-ONLY=${FAULTS_ONLY:-db egress enforce}
+ONLY=${FAULTS_ONLY:-db egress enforce watch}
 command -v strace >/dev/null || { echo "faults: needs strace" >&2; exit 2; }
 # Two passes: bottle-verify confined as it ships (an injection after the seccomp filter is
 # loaded ends in SIGSYS: strace swaps the syscall number for -1, which the filter kills),
@@ -149,6 +149,43 @@ POL
 	"${EG[@]}" >"$T/out" 2>/dev/null || { echo "faults: confined egress baseline is not exit 0" >&2; exit 2; }
 	points "$T/out" >"$T/egress.base"
 	inject egress egress_check "${EG[@]}"
+fi
+
+# ---- bottle-verify watch (1 s) of a stand-in VMM: exit 0 only with the baseline's points --
+# The VMM is a process of this namespace named by agent.pid with its start time; the
+# leaky one holds a connection to 127.0.0.1:7091, outside --expect, and --stop-on-finding
+# (the stopper's fork and exec under injection too) runs /bin/true as its smolvm.
+watch_points() { perl -MJSON::PP -ne 'my $d = eval { decode_json($_) } or do { print "invalid\n"; next };
+	print "$d->{id} $d->{status}\n" if $d->{type} eq "point"; print "end $d->{exit_code}\n" if $d->{type} eq "end"' <"$1"; }
+watch_check() {
+	if [ "$1" = 0 ]; then
+		if [ "$(watch_points "$T/out")" = "$(cat "$T/watch.base")" ]; then absorbed=$((absorbed + 1)); else fail_open "$2 exit 0, report differs"; fi
+	else closed=$((closed + 1)); fi
+}
+watch_leaky_check() { if [ "$1" = 0 ]; then fail_open "$2 leaky watch exits 0"; else closed=$((closed + 1)); fi; }
+vmm_dir() { # dir pid: agent.pid naming pid by its start time
+	mkdir -p "$1"
+	printf '%s\n%s\n' "$2" "$(sed 's/.*) //' "/proc/$2/stat" | cut -d' ' -f20)" >"$1/agent.pid"
+}
+if [[ " $ONLY " == *" watch "* ]]; then
+	"$top/fixtures/mkdb.sh" "$T/w.db" m1 "$top/fixtures/records/confined.json"
+	sleep 3600 & vmm_dir "$T/quiet" $!
+	WA=("$B/bottle-verify" --format json watch m1 --expect 192.0.2.10/32 --db "$T/w.db" --data-dir "$T/quiet"
+		--smolvm-version 1.9.2 --duration 1 --interval 50)
+	"${WA[@]}" >"$T/out" 2>/dev/null || { echo "faults: watch baseline is not exit 0" >&2; exit 2; }
+	watch_points "$T/out" >"$T/watch.base"
+	inject watch watch_check "${WA[@]}"
+	perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:7091", Listen => 8, ReuseAddr => 1) or die;
+		while (my $c = $s->accept) { push @k, $c }' &
+	sleep 0.3
+	perl -MIO::Socket::INET -e 'my $c = IO::Socket::INET->new("127.0.0.1:7091") or die; sleep 3600' &
+	sleep 0.3
+	vmm_dir "$T/leaky" $!
+	WL=("$B/bottle-verify" --format json watch m1 --expect 192.0.2.10/32 --db "$T/w.db" --data-dir "$T/leaky"
+		--smolvm-version 1.9.2 --duration 1 --interval 50 --stop-on-finding --smolvm /bin/true)
+	"${WL[@]}" >"$T/out" 2>/dev/null
+	[ $? = 1 ] || { echo "faults: leaky watch baseline is not exit 1" >&2; exit 2; }
+	inject watch-leaky watch_leaky_check "${WL[@]}"
 fi
 
 [ -s "$T/crash.log" ] && sed 's/^/faults: /' "$T/crash.log" >&2
