@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 31
+plan 32
 sim_host
 export FAKE_SMOLVM_VERSION=1.9.3
 DB="$HOME/.local/share/smolvm/server/smolvm.db"
@@ -147,6 +147,30 @@ has "the row's allowlist reverted under the watch: not ok watch.row.allowed_cidr
 watch_end
 if [ "$wrc" = 1 ]; then ok "... exit 1"; else not_ok "a reverted row exits 1" "exit $wrc"; fi
 sqlite3 "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.allowed_cidrs', json('[\"192.0.2.10/32\"]')) AS BLOB) WHERE name='tight'"
+
+# The real race (docs/sim.md, FAKE_SMOLVM_STALE_STOP): on 0.8.0 `create --from` drops the
+# allowlist, enforce repairs it, and a concurrent `machine stop` that loaded the row before
+# enforce writes its copy back later, while the bottle runs and the watch follows it.
+export FAKE_SMOLVM_VERSION=0.8.0
+FAKE_SMOLVM_STALE_STOP=1 FAKE_SMOLVM_STALE_STOP_DELAY=3 smolvm machine create stale --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
+"$BL" enforce stale --allow 127.0.0.16/32 >/dev/null 2>&1
+smolvm machine start --name stale >/dev/null 2>&1
+wait_until smolvm machine exec --name stale -- true
+"$BV" watch stale --expect 127.0.0.16/32 --interval $INTERVAL >"$T/stale.tap" 2>"$T/stale.err" &
+WPID=$!
+for _ in $(seq 80); do grep -q 'watch.row.allowed_cidrs.exact' "$T/stale.tap" && break; sleep 0.1; done
+watch_end
+if grep -q '^not ok [0-9]* - watch.row.allowed_cidrs.exact .*the row changed under the watch' "$T/stale.tap" &&
+	grep -q 'wrote the cached record' "$(smolvm machine data-dir stale)/fake-stale-stop.log" && [ "$wrc" != 0 ]; then
+	ok "0.8.0: a stale stop reverts the allowlist while the bottle runs: caught under the watch (exit $wrc)"
+else not_ok "the stale stop's revert is caught under the watch" "exit $wrc" "$(grep -E '^(not ok|#)' "$T/stale.tap" | head -6)"; fi
+# the stale copy lost the VMM's pid: give the row its VMM back so that stop tears it down
+d=$(smolvm machine data-dir stale)
+vp=$(head -1 "$d/agent.pid") vs=$(sed -n 2p "$d/agent.pid")
+sqlite3 "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.state', 'running', '\$.pid', $vp, '\$.pid_start_time', $vs) AS BLOB) WHERE name='stale'"
+smolvm machine stop --name stale >/dev/null 2>&1
+smolvm machine rm stale -f >/dev/null 2>&1 # 0.8.0: NAME is positional
+export FAKE_SMOLVM_VERSION=1.9.3
 
 # --- a clean stop ends the watch; a duration ends it; JSON lines --------------------------
 watch_bg tight "$T/clean.tap"
