@@ -152,18 +152,21 @@ sqlite3 "$DB" "UPDATE vms SET data = CAST(json_set(CAST(data AS TEXT), '\$.allow
 # allowlist, enforce repairs it, and a concurrent `machine stop` that loaded the row before
 # enforce writes its copy back later, while the bottle runs and the watch follows it.
 export FAKE_SMOLVM_VERSION=0.8.0
-FAKE_SMOLVM_STALE_STOP=1 FAKE_SMOLVM_STALE_STOP_DELAY=3 smolvm machine create stale --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
+FAKE_SMOLVM_STALE_STOP=1 FAKE_SMOLVM_STALE_STOP_WHEN="$T/stale.now" \
+	smolvm machine create stale --from "$T/agent.smolmachine" --net --allow-cidr 127.0.0.16/32 >/dev/null
 "$BL" enforce stale --allow 127.0.0.16/32 >/dev/null 2>&1
 smolvm machine start --name stale >/dev/null 2>&1
 wait_until smolvm machine exec --name stale -- true
 "$BV" watch stale --expect 127.0.0.16/32 --interval $INTERVAL >"$T/stale.tap" 2>"$T/stale.err" &
 WPID=$!
-for _ in $(seq 80); do grep -q 'watch.row.allowed_cidrs.exact' "$T/stale.tap" && break; sleep 0.1; done
+wait_until grep -q 'a pass every' "$T/stale.tap"
+: >"$T/stale.now" # the stale stop finishes now, under the watch
+for _ in $(seq 100); do grep -q 'watch.row.allowed_cidrs.exact' "$T/stale.tap" && break; sleep 0.1; done
 watch_end
 if grep -q '^not ok [0-9]* - watch.row.allowed_cidrs.exact .*the row changed under the watch' "$T/stale.tap" &&
 	grep -q 'wrote the cached record' "$(smolvm machine data-dir stale)/fake-stale-stop.log" && [ "$wrc" != 0 ]; then
 	ok "0.8.0: a stale stop reverts the allowlist while the bottle runs: caught under the watch (exit $wrc)"
-else not_ok "the stale stop's revert is caught under the watch" "exit $wrc" "$(grep -E '^(not ok|#)' "$T/stale.tap" | head -6)"; fi
+else not_ok "the stale stop's revert is caught under the watch" "exit $wrc" "$(grep -E '^(not ok|#)' "$T/stale.tap" | head -6)" "$(grep -A12 ERROR "$T/stale.err" | head -30)"; fi
 # the stale copy lost the VMM's pid: give the row its VMM back so that stop tears it down
 d=$(smolvm machine data-dir stale)
 vp=$(head -1 "$d/agent.pid") vs=$(sed -n 2p "$d/agent.pid")

@@ -137,7 +137,7 @@ static void begin_guard(struct evidence *ev, const struct evidence_opts *o)
 static void begin_upstream(struct evidence *ev, const struct evidence_opts *o)
 {
 	char path[4096];
-	struct vm_record cfg;
+	struct vm_record cfg = { 0 };
 	struct bv_error err = { 0 };
 	if (!o->version || !version_has_dns_flag(o->version) || !o->data_dir)
 		return;

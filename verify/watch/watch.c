@@ -54,7 +54,7 @@ void watch_finding(struct watch *w, long now)
 static void find_upstream(struct watch *w)
 {
 	char path[4200];
-	struct vm_record cfg;
+	struct vm_record cfg = { 0 };
 	struct bv_error err = { 0 };
 	snprintf(w->upstream, sizeof w->upstream, "%s", w->o->dns_upstream ? w->o->dns_upstream : "1.1.1.1");
 	snprintf(path, sizeof path, "%s/agent.config.json", w->o->data_dir);
