@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "db/audit.h"
+#include "egress/around.h"
 #include "egress/check.h"
 #include "host/preflight.h"
 #include "core/cidr.h"
@@ -318,6 +319,8 @@ static int run_locked(const struct cli *c, struct bv_report *r, const char *prob
 	char *dir = NULL;
 	struct transport t = transport_of(c, probe, v);
 	int rc = t.kind == TRANSPORT_SMOLVM ? bottle_outside(c, p, v, &allowed, &dir, &err) : 0;
+	if (rc == 0 && p->around_allowed && allowed.len)
+		rc = policy_add_around(p, &allowed, &err);
 	t.data_dir = c->data_dir ? c->data_dir : dir;
 	t.allowed = &allowed;
 	int lock = rc < 0 ? rc : sinklock_take(300 * 1000, &err);

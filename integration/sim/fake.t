@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 39
+plan 43
 sim_host
 export FAKE_SMOLVM_ARGV_LOG="$T/argv"
 POLICY="$top/fixtures/policies/sim-bottle.json"
@@ -95,7 +95,8 @@ smolvm machine start --name new >/dev/null 2>&1 && sleep 0.4
 verify_all new 192.0.2.10
 caught "1.9.2 confined: exit 0; DNS carve-out is a TODO, the gateway path denied" 0 \
 	egress.control ok egress.denied.dns-carveout todo egress.denied.host-loopback-gateway ok \
-	egress.denied.ipv6 ok egress.denied.ipv4-mapped ok db.network_backend ok
+	egress.denied.ipv6 ok egress.denied.ipv4-mapped ok egress.denied.service-ports ok egress.denied.around-allowed ok \
+	db.network_backend ok
 if grep -Eq ' machine cp --mode 700 [^ ]*bottle-probe new:/tmp/bottle-probe\.[A-Za-z0-9]{6}$' "$T/argv" &&
 	grep -Eq ' machine exec --name new -- /tmp/bottle-probe\.[A-Za-z0-9]{6} --ok-exit 77 --remove /tmp/bottle-probe\.[A-Za-z0-9]{6}\.plan$' "$T/argv"; then
 	ok "1.9.2: the probe is copied with --mode 700 and run directly"
@@ -112,6 +113,18 @@ caught "1.9.2 leak ipv6-open: caught" 1 egress.denied.ipv6 not_ok
 restart new FAKE_SMOLVM_LEAK=dns-open
 verify_all new 192.0.2.10
 caught "1.9.2 leak dns-open (TCP/53 to any resolver): caught" 1 egress.denied.dns-direct not_ok
+# Gateways that leak on one port or range only: the service ports and the per-run random
+# ports find them (the fixed handful of the other classes never touches them).
+for leak in port-443 udp-123 high-ports; do
+	restart new FAKE_SMOLVM_LEAK=$leak
+	verify_all new 192.0.2.10
+	caught "1.9.2 leak $leak: caught by egress.denied.service-ports" 1 egress.denied.service-ports not_ok egress.denied.public ok
+done
+# A gateway that enforces the /32 as its /16: the allowed address's neighbours find it.
+restart new FAKE_SMOLVM_LEAK=wide-prefix
+verify_all new 192.0.2.10
+caught "1.9.2 leak wide-prefix (192.0.2.10/32 enforced as /16): caught by egress.denied.around-allowed" 1 \
+	egress.denied.around-allowed not_ok egress.denied.public ok
 # What only the census sees: a gateway that dials host loopback by another address (a sink
 # on 127.0.0.1 misses it; something listens on 127.0.0.2:7003 so the flow lives), and one
 # that lets a denied flow through late (after the probe gave up on it).

@@ -31,7 +31,10 @@ sim_enter() {
 # The simulated host, the fake smolvm as `smolvm` on PATH, a KVM stand-in, a private HOME.
 sim_host() {
 	ip link set lo up
-	for a in 192.0.2.10/32 198.51.100.1/32 198.51.100.53/32; do ip addr add "$a" dev lo; done
+	# (192.0.2.9, .11, .1, .254 and 192.0.3.10: the allowed 192.0.2.10's neighbours, where
+	# the class around-allowed binds its sinks)
+	for a in 192.0.2.10/32 198.51.100.1/32 198.51.100.53/32 192.0.2.9/32 192.0.2.11/32 192.0.2.1/32 \
+		192.0.2.254/32 192.0.3.10/32; do ip addr add "$a" dev lo; done
 	ip addr add 2001:db8::1/128 dev lo nodad
 	mkdir -p "$T/bin" "$T/home"
 	ln -s "$top/fixtures/fake-smolvm" "$T/bin/smolvm"

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -30,6 +32,33 @@ static const char *str_of(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* "port": "random": a port drawn for this run from POLICY_RANDOM_LO..HI, so no fixed list
+ * of ports is all a gateway has to get right (getrandom; a weaker clock-based draw only if
+ * it fails: a draw is never fatal). */
+static unsigned random_port(void)
+{
+	unsigned r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec * 2654435761u;
+	}
+	return POLICY_RANDOM_LO + r % (POLICY_RANDOM_HI - POLICY_RANDOM_LO + 1);
+}
+
+static bool port_of(const cJSON *port, unsigned *out)
+{
+	if (cJSON_IsString(port) && strcmp(port->valuestring, "random") == 0) {
+		*out = random_port();
+		return true;
+	}
+	if (!cJSON_IsNumber(port) || port->valuedouble < 1 || port->valuedouble > 65535 ||
+	    port->valuedouble != (double)(unsigned)port->valuedouble)
+		return false;
+	*out = (unsigned)port->valuedouble;
+	return true;
+}
+
 static int parse_dest(const cJSON *d, const char *cls, bool control, struct policy_dest *out,
 		      struct bv_error *err)
 {
@@ -43,12 +72,11 @@ static int parse_dest(const cJSON *d, const char *cls, bool control, struct poli
 	    !addr || strlen(addr) >= sizeof out->addr ||
 	    (resolv && out->kind != PROBE_DNS_UDP && out->kind != PROBE_DNS_TCP) ||
 	    (!resolv && inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) ||
-	    !cJSON_IsNumber(port) || port->valuedouble < 1 || port->valuedouble > 65535 ||
-	    port->valuedouble != (double)(unsigned)port->valuedouble)
-		return bv_error_set(err, EINVAL, "policy: destination in \"%s\" needs proto (tcp, udp, dns-udp, dns-tcp), addr (an IP literal) and port (1..65535)", cls);
+	    !port_of(port, &out->port) || (control && cJSON_IsString(port)))
+		return bv_error_set(err, EINVAL, "policy: destination in \"%s\" needs proto (tcp, udp, dns-udp, dns-tcp), addr (an IP literal) and port (1..65535, or \"random\" but for a control)", cls);
+	out->random_port = cJSON_IsString(port);
 	snprintf(out->cls, sizeof out->cls, "%s", cls);
 	snprintf(out->addr, sizeof out->addr, "%s", addr);
-	out->port = (unsigned)port->valuedouble;
 	const char *sink_addr = str_of(d, "sink_addr");
 	if (sink_addr && (strlen(sink_addr) >= sizeof out->sink_addr ||
 			  (inet_pton(AF_INET, sink_addr, buf) != 1 && inet_pton(AF_INET6, sink_addr, buf) != 1)))
@@ -64,6 +92,22 @@ static int parse_dest(const cJSON *d, const char *cls, bool control, struct poli
 	return 0;
 }
 
+static bool same_transport(enum probe_kind a, enum probe_kind b)
+{
+	bool tcp_a = a == PROBE_TCP || a == PROBE_DNS_TCP, tcp_b = b == PROBE_TCP || b == PROBE_DNS_TCP;
+	return tcp_a == tcp_b;
+}
+
+/* Another destination already holds d's sink address and port (TCP or UDP alike). */
+static bool port_taken(const struct policy *p, const struct policy_dest *d)
+{
+	for (size_t i = 0; i < p->n_dests; i++)
+		if (p->dests[i].port == d->port && same_transport(p->dests[i].kind, d->kind) &&
+		    strcmp(p->dests[i].sink_addr, d->sink_addr) == 0)
+			return true;
+	return false;
+}
+
 static int parse_list(const cJSON *list, const char *cls, bool control, struct policy *p,
 		      struct bv_error *err)
 {
@@ -73,9 +117,12 @@ static int parse_list(const cJSON *list, const char *cls, bool control, struct p
 	cJSON_ArrayForEach(d, list) {
 		if (p->n_dests >= POLICY_MAX_DESTS)
 			return bv_error_set(err, EINVAL, "policy: more than %d destinations", POLICY_MAX_DESTS);
-		int r = parse_dest(d, cls, control, &p->dests[p->n_dests], err);
+		struct policy_dest *nd = &p->dests[p->n_dests];
+		int r = parse_dest(d, cls, control, nd, err);
 		if (r < 0)
 			return r;
+		for (int tries = 0; nd->random_port && port_taken(p, nd) && tries < 64; tries++)
+			nd->port = random_port(); /* two sinks cannot share an address and port */
 		p->n_dests++;
 	}
 	return 0;
@@ -165,6 +212,10 @@ static int parse_doc(const cJSON *root, struct policy *p, bool extra_control, st
 	if (up && (!cJSON_IsString(up) || cidr_parse(up->valuestring, &host, &ignored) < 0 || strchr(up->valuestring, '/')))
 		return bv_error_set(err, EINVAL, "policy: dns_upstream must be one IP address");
 	snprintf(p->dns_upstream, sizeof p->dns_upstream, "%s", up ? up->valuestring : "1.1.1.1");
+	const cJSON *around = cJSON_GetObjectItemCaseSensitive(root, "around_allowed");
+	if (around && !cJSON_IsBool(around))
+		return bv_error_set(err, EINVAL, "policy: around_allowed must be true or false");
+	p->around_allowed = cJSON_IsTrue(around);
 	int r = parse_list(controls, "control", true, p, err);
 	if (r < 0)
 		return r;

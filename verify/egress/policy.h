@@ -12,6 +12,10 @@
 #include "probe/plan.h"
 
 #define POLICY_MAX_DESTS 1024
+/* "port": "random" draws from here, per run: above the usual ephemeral range's start,
+ * below the service ports anyone lists */
+#define POLICY_RANDOM_LO 40000
+#define POLICY_RANDOM_HI 59999
 
 struct policy_dest {
 	char cls[PLAN_ID_MAX + 1]; /* class id ("control" for controls) */
@@ -19,6 +23,7 @@ struct policy_dest {
 	enum probe_kind kind;
 	char addr[64];
 	unsigned port;
+	bool random_port; /* "port": "random": drawn for this run */
 	bool sink;       /* bind a recording sink on the host side ... */
 	char sink_addr[64]; /* ... at this address (default: addr), same port: smolvm's gateway
 			     * 100.96.0.1:P dials host 127.0.0.1:P, so that is where it lands */
@@ -56,6 +61,9 @@ struct policy {
 	/* Where a smolvm gateway forwards every guest UDP/53 (1.1.1.1 unless the machine has
 	 * --dns; tests name their stand-in): its sockets there are the DNS carve-out. */
 	char dns_upstream[64];
+	/* "around_allowed": true: the class around-allowed, made per run from the bottle's
+	 * allowlist (egress/around.h) */
+	bool around_allowed;
 	struct policy_dest *dests;
 	size_t n_dests;
 	struct gate_spec gate;

@@ -24,6 +24,7 @@ static const struct {
 	{ "public", "gate.ip-literal.direct" },
 	{ "ip-literal", "gate.ip-literal.direct" },
 	{ "ipv4-mapped", "gate.ip-literal.direct" },
+	{ "service-ports", "gate.ip-literal.direct" },
 	{ "dns-direct", "gate.dns.direct" },
 	{ "dns-carveout", "gate.dns.direct" },
 	{ "public-resolvers", "gate.dns.direct" },
@@ -38,6 +39,7 @@ static const struct {
 	{ "metadata", "gate.lan-metadata" },
 	{ "cloud-metadata", "gate.lan-metadata" },
 	{ "lan-metadata", "gate.lan-metadata" },
+	{ "around-allowed", "gate.lan-metadata" }, /* the allowed address's neighbours */
 	{ "ipv6", "gate.ipv6" },
 };
 

@@ -2,6 +2,7 @@
  * its real-world addresses). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "egress/policy.h"
@@ -21,6 +22,37 @@ Test(policy, parses_controls_and_classes)
 	cr_assert_str_eq(p.dests[0].sink_addr, "192.0.2.1");
 	cr_assert_str_eq(p.dests[1].cls, "gw");
 	cr_assert_str_eq(p.dests[1].sink_addr, "127.0.0.1");
+	policy_free(&p);
+}
+
+Test(policy, a_random_port_is_drawn_per_run_in_its_range_and_never_shared)
+{
+	struct policy p;
+	char text[4096];
+	int n = snprintf(text, sizeof text, "{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":7001}],\"denied\":{\"x\":[");
+	for (int i = 0; i < 60; i++)
+		n += snprintf(text + n, sizeof text - (size_t)n, "%s{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":\"random\"}", i ? "," : "");
+	snprintf(text + n, sizeof text - (size_t)n, "]}}");
+	cr_assert_eq(parse(text, &p), 0);
+	bool differ = false;
+	for (size_t i = 1; i < p.n_dests; i++) {
+		cr_assert(p.dests[i].random_port);
+		cr_assert(p.dests[i].port >= POLICY_RANDOM_LO && p.dests[i].port <= POLICY_RANDOM_HI);
+		for (size_t j = 1; j < i; j++)
+			cr_assert_neq(p.dests[i].port, p.dests[j].port, "two sinks on 192.0.2.9:%u", p.dests[i].port);
+		differ |= p.dests[i].port != p.dests[1].port;
+	}
+	cr_assert(differ);
+	policy_free(&p);
+}
+
+Test(policy, a_control_cannot_have_a_random_port)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":\"random\"}],"
+			   "\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}", &p), -EINVAL);
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],"
+			   "\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":\"any\"}]}}", &p), -EINVAL);
 	policy_free(&p);
 }
 
