@@ -51,6 +51,7 @@ Test(policy, a_control_cannot_have_a_random_port)
 	struct policy p;
 	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":\"random\"}],"
 			   "\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}", &p), -EINVAL);
+	policy_free(&p);
 	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],"
 			   "\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":\"any\"}]}}", &p), -EINVAL);
 	policy_free(&p);
