@@ -142,6 +142,10 @@ bool census_entry_is_listener(const struct census_entry *e);
  * ::ffff:a.b.c.d too), 16 for IPv6; *addr points into e. Returns 4 or 16. */
 size_t census_entry_remote(const struct census_entry *e, const unsigned char **addr);
 
+/* Is the remote (as census_entry_remote reads it) inside a prefix of set (may be NULL)? */
+struct bv_cidr_set;
+bool census_entry_remote_in(const struct census_entry *e, const struct bv_cidr_set *set);
+
 /* "tcp 10.0.0.2:41234 -> 192.0.2.10:8888 ESTABLISHED inode 1234 seen 120-480 ms"
  * ("[::1]:80" for IPv6, "*:*" for no remote), truncated to len. */
 void census_entry_format(const struct census_entry *e, char *buf, size_t len);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cidr.h"
 #include "egress/census.h"
 #include "egress/census_diag.h"
 
@@ -77,4 +78,16 @@ size_t census_entry_remote(const struct census_entry *e, const unsigned char **a
 	}
 	*addr = e->remote.addr;
 	return 16;
+}
+
+bool census_entry_remote_in(const struct census_entry *e, const struct bv_cidr_set *set)
+{
+	const unsigned char *a;
+	size_t n = census_entry_remote(e, &a);
+	struct bv_cidr host = { .family = n == 4 ? AF_INET : AF_INET6, .prefix = n == 4 ? 32 : 128 };
+	memcpy(host.addr, a, n);
+	for (size_t i = 0; set && i < set->len; i++)
+		if (cidr_contains(&set->items[i], &host))
+			return true;
+	return false;
 }

@@ -46,15 +46,10 @@ static bool tcp_kind(enum probe_kind k)
 }
 
 /* The remote address of e as 4 bytes (IPv4, mapped included) or 16; its length. */
-static size_t remote_bytes(const struct census_entry *e, const unsigned char **out)
-{
-	return census_entry_remote(e, out);
-}
-
 static bool remote_is_loopback(const struct census_entry *e)
 {
 	const unsigned char *a;
-	size_t n = remote_bytes(e, &a);
+	size_t n = census_entry_remote(e, &a);
 	static const unsigned char v6_lo[16] = { [15] = 1 };
 	return n == 4 ? a[0] == 127 : memcmp(a, v6_lo, 16) == 0;
 }
@@ -62,7 +57,7 @@ static bool remote_is_loopback(const struct census_entry *e)
 static bool remote_is(const struct census_entry *e, const struct sockaddr_storage *ss)
 {
 	const unsigned char *a;
-	size_t n = remote_bytes(e, &a);
+	size_t n = census_entry_remote(e, &a);
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
 		return n == 4 && memcmp(a, &v4->sin_addr, 4) == 0 && e->remote.port == ntohs(v4->sin_port);
@@ -332,13 +327,8 @@ bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d
 /* Is e's remote inside the allowlist, or a control's very address and port? */
 static bool explained(const struct census_entry *e, const struct policy *p, const struct bv_cidr_set *allowed)
 {
-	const unsigned char *a;
-	size_t n = remote_bytes(e, &a);
-	struct bv_cidr host = { .family = n == 4 ? AF_INET : AF_INET6, .prefix = n == 4 ? 32 : 128 };
-	memcpy(host.addr, a, n);
-	for (size_t i = 0; allowed && i < allowed->len; i++)
-		if (cidr_contains(&allowed->items[i], &host))
-			return true;
+	if (census_entry_remote_in(e, allowed))
+		return true;
 	for (size_t i = 0; i < p->n_dests; i++) {
 		struct sockaddr_storage ss;
 		if (p->dests[i].control && dest_sockaddr(&p->dests[i], &ss) && remote_is(e, &ss))

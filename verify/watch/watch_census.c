@@ -18,24 +18,19 @@ static bool addr_is(const unsigned char *a, size_t n, const char *text)
 	return inet_pton(n == 4 ? AF_INET : AF_INET6, text, b) == 1 && memcmp(a, b, n) == 0;
 }
 
-static bool in_allowed(const struct watch *w, const unsigned char *a, size_t n)
-{
-	struct bv_cidr host = { .family = n == 4 ? AF_INET : AF_INET6, .prefix = n == 4 ? 32 : 128 };
-	memcpy(host.addr, a, n);
-	for (size_t i = 0; w->o->allowed && i < w->o->allowed->len; i++)
-		if (cidr_contains(&w->o->allowed->items[i], &host))
-			return true;
-	return false;
-}
-
-/* Host loopback is what the gateway address becomes on the host (tcp_relay.rs
- * host_connect_addr @v1.7.2): explained only when the allowlist holds the gateway. */
+/* Host loopback, 127.0.0.1 or ::1 exactly, is what the gateway address becomes on the host
+ * (tcp_relay.rs host_connect_addr @v1.7.2): explained only when the allowlist holds the
+ * gateway. Any other 127.x is no gateway's doing. */
 static bool gateway_allowed(const struct watch *w, bool v6)
 {
-	unsigned char g[16];
-	const char *text = v6 ? gateway6 : gateway4;
-	size_t n = v6 ? 16 : 4;
-	return inet_pton(v6 ? AF_INET6 : AF_INET, text, g) == 1 && in_allowed(w, g, n);
+	struct bv_cidr g;
+	struct bv_error ignored = { 0 };
+	if (cidr_parse(v6 ? gateway6 : gateway4, &g, &ignored) < 0)
+		return false;
+	for (size_t i = 0; w->o->allowed && i < w->o->allowed->len; i++)
+		if (cidr_contains(&w->o->allowed->items[i], &g))
+			return true;
+	return false;
 }
 
 enum judged { SOCK_ALLOWED, SOCK_CARVEOUT, SOCK_GUARD, SOCK_LEAK };
@@ -44,10 +39,10 @@ static enum judged judge(const struct watch *w, const struct census_entry *e)
 {
 	const unsigned char *a;
 	size_t n = census_entry_remote(e, &a);
-	static const unsigned char lo6[16] = { [15] = 1 };
-	if (in_allowed(w, a, n))
+	static const unsigned char lo4[4] = { 127, 0, 0, 1 }, lo6[16] = { [15] = 1 };
+	if (census_entry_remote_in(e, w->o->allowed))
 		return SOCK_ALLOWED;
-	bool loopback = n == 4 ? a[0] == 127 : memcmp(a, lo6, 16) == 0;
+	bool loopback = n == 4 ? memcmp(a, lo4, 4) == 0 : memcmp(a, lo6, 16) == 0;
 	if (loopback && w->o->version && version_gateway_dials_host_loopback(w->o->version) &&
 	    gateway_allowed(w, n == 16))
 		return SOCK_ALLOWED;
