@@ -18,8 +18,10 @@ TEST_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion
 SRC_DIRS    := src/core src/smolvm src/launch
 VERIFY_DIRS := verify verify/host verify/db verify/egress verify/gate verify/watch
 CORE_SRC   := $(filter-out src/launch/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
-# plan.c, dns.c and git.c are shared with the guest binary; probe.c is the guest's main.
+# plan.c, dns.c and git.c are shared with the guest binary; probe.c (its main), conv.c and
+# pressure.c are the guest's alone.
 PROBE_SHARED := verify/probe/plan.c verify/probe/dns.c verify/probe/git.c
+PROBE_GUEST  := verify/probe/probe.c verify/probe/conv.c verify/probe/pressure.c
 VERIFY_SRC := $(filter-out verify/main.c,$(foreach d,$(VERIFY_DIRS),$(wildcard $(d)/*.c))) $(PROBE_SHARED)
 ALL_HDR    := $(foreach d,$(SRC_DIRS) $(VERIFY_DIRS) verify/probe,$(wildcard $(d)/*.h))
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
@@ -58,9 +60,9 @@ $(BUILD)/bottle-launch: $(BUILD)/obj/src/launch/main.o $(BUILD)/libbv.a
 
 # bottle-probe runs inside a bare guest: static, libc only (musl), small.
 MUSL_CC ?= musl-gcc
-$(BUILD)/bottle-probe: verify/probe/probe.c $(PROBE_SHARED) $(wildcard verify/probe/*.h)
+$(BUILD)/bottle-probe: $(PROBE_GUEST) $(PROBE_SHARED) $(wildcard verify/probe/*.h)
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Iverify -Os -static -s -o $@ verify/probe/probe.c $(PROBE_SHARED)
+	$(MUSL_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Iverify -Os -static -s -o $@ $(PROBE_GUEST) $(PROBE_SHARED)
 
 $(BUILD)/tests/%: %.c $(BUILD)/libverify.a $(BUILD)/libbv.a
 	@mkdir -p $(dir $@)

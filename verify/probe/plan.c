@@ -194,6 +194,36 @@ static int fail(char *err, size_t errlen, unsigned line, const char *what)
 	return -1;
 }
 
+/* "attempts N gap_ms M" or "pressure ID N", each at most once, before the first probe. */
+static int parse_option(char **w, int nw, struct plan *out)
+{
+	unsigned n, m;
+	if (!strcmp(w[0], "attempts")) {
+		if (nw != 4 || out->attempts || strcmp(w[2], "gap_ms") || parse_uint(w[1], PLAN_ATTEMPTS_MAX, &n) < 0 ||
+		    !n || parse_uint(w[3], PLAN_GAP_MAX_MS, &m) < 0 || m < PLAN_GAP_MIN_MS)
+			return -1;
+		out->attempts = n, out->gap_ms = m;
+		return 0;
+	}
+	if (nw != 3 || out->pressure || !plan_token_ok(w[1], PLAN_ID_MAX) ||
+	    parse_uint(w[2], PLAN_PRESSURE_MAX, &n) < 0 || !n)
+		return -1;
+	snprintf(out->pressure_id, sizeof out->pressure_id, "%s", w[1]);
+	out->pressure = n;
+	return 0;
+}
+
+/* The pressure names a tcp probe of the plan. */
+static int pressure_ok(const struct plan *p)
+{
+	if (!p->pressure)
+		return 1;
+	for (size_t i = 0; i < p->n_probes; i++)
+		if (!strcmp(p->probes[i].id, p->pressure_id))
+			return p->probes[i].kind == PROBE_TCP;
+	return 0;
+}
+
 /* One line; *state: 0 expect header, 1 expect run, 2 probes, 3 ended. */
 static int parse_line(char *line, unsigned no, int *state, struct plan *out, size_t cap,
 		      char *err, size_t errlen)
@@ -221,6 +251,10 @@ static int parse_line(char *line, unsigned no, int *state, struct plan *out, siz
 		*state = 3;
 		return 0;
 	}
+	if (*state == 2 && !out->n_probes && (!strcmp(w[0], "attempts") || !strcmp(w[0], "pressure")))
+		return parse_option(w, nw, out) < 0
+			       ? fail(err, errlen, no, "bad or repeated \"attempts N gap_ms M\" or \"pressure ID N\"")
+			       : 0;
 	if (*state != 2 || strcmp(w[0], "probe") || out->n_probes >= cap)
 		return fail(err, errlen, no, "unexpected line or too many probes");
 	if (parse_probe(w, nw, &out->probes[out->n_probes]) < 0) {
@@ -264,6 +298,10 @@ int plan_parse(const char *text, size_t len, struct plan *out, char *err, size_t
 	}
 	if (r == 0 && state != 3)
 		r = fail(err, errlen, no, "missing \"end N\"");
+	if (r == 0 && !pressure_ok(out))
+		r = fail(err, errlen, no, "\"pressure ID N\" names no tcp probe of the plan");
+	if (r == 0 && !out->attempts)
+		out->attempts = 1, out->gap_ms = 0;
 	if (r == 0 && line < copy + len)
 		r = fail(err, errlen, no, "bytes after \"end N\"");
 	free(copy);

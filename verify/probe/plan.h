@@ -16,6 +16,10 @@
 #define PLAN_DEADLINE_MAX_MS 120000
 #define PLAN_DATA_MAX 8192 /* http: the request; git: the README (decoded bytes) */
 #define PLAN_REPO_MAX 100
+#define PLAN_ATTEMPTS_MAX 5      /* tries of one tcp or udp probe */
+#define PLAN_GAP_MIN_MS 10       /* between the starts of two tries */
+#define PLAN_GAP_MAX_MS 10000
+#define PLAN_PRESSURE_MAX 1000   /* flows held open to one destination */
 
 enum probe_kind { PROBE_TCP, PROBE_UDP, PROBE_DNS_UDP, PROBE_DNS_TCP, PROBE_HTTP, PROBE_GIT };
 #define PROBE_KINDS 6
@@ -37,6 +41,13 @@ struct plan_probe {
 struct plan {
 	char run[PLAN_RUN_MAX + 1];
 	unsigned deadline_ms;
+	/* "attempts N gap_ms M": a probe (not http or git) that has not got through is tried again
+	 * M ms after its previous try started, N tries in all (1: once, the default) */
+	unsigned attempts, gap_ms;
+	/* "pressure ID N": N more TCP flows to tcp probe ID's address, opened before any probe
+	 * starts and held to the end of the run (0: none) */
+	char pressure_id[PLAN_ID_MAX + 1];
+	unsigned pressure;
 	struct plan_probe *probes;
 	size_t n_probes;
 };

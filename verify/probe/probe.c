@@ -14,45 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "git.h"
-#include "plan.h"
+#include "pressure.h"
+#include "slot.h"
 
 enum { EXIT_USAGE = 64, EXIT_BADPLAN = 65, EXIT_INTERNAL = 70 };
-enum slot_state { ST_CONNECTING, ST_SENDING, ST_WAITING, ST_DONE };
-#define CONV_MAX (64u * 1024u) /* what an http or git probe keeps of the answer */
-
-struct slot {
-	const struct plan_probe *p;
-	int fd;
-	enum slot_state st;
-	const char *outcome;
-	int err;
-	long long t0, t1;
-	size_t rx;
-	int rcode;
-	unsigned char query[DNS_QUERY_MAX];
-	int qlen;
-	unsigned char in[DNS_QUERY_MAX + 2];
-	size_t inlen;
-	/* http and git: a conversation */
-	const unsigned char *out; /* what is left to send */
-	size_t out_len;
-	unsigned char *owned;     /* the git push payload */
-	unsigned char *conv;      /* the answer so far */
-	size_t conv_len;
-	int phase;                /* git: 0 ref advertisement, 1 push result */
-	char text[GIT_TEXT_MAX + 1];
-};
-
-static long long now_us(void)
+long long slot_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static const char *errno_outcome(int e)
+const char *slot_errno_outcome(int e)
 {
 	switch (e) {
 	case ECONNREFUSED: return "refused";
@@ -75,32 +48,57 @@ static size_t n_held;
 static int run_ep = -1;
 static long long last_through_us;
 
-static void finish(struct slot *s, const char *outcome, int err)
+/* Tries again: a probe (not http or git) that has not got through starts over every gap_ms
+ * (a new socket, a new source port; a DNS query keeps its id), up to the plan's attempts,
+ * until the run is over. */
+static const struct plan *run_plan;
+static bool run_over;
+
+static bool tries_left(const struct slot *s)
+{
+	return !run_over && run_plan && !slot_is_conv(s) && s->tries < run_plan->attempts;
+}
+
+static void drop_fd(struct slot *s)
+{
+	if (s->fd < 0)
+		return;
+	if (run_ep >= 0)
+		epoll_ctl(run_ep, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	s->fd = -1;
+}
+
+void slot_finish(struct slot *s, const char *outcome, int err)
 {
 	if (s->st == ST_DONE)
 		return;
-	s->st = ST_DONE;
 	s->outcome = outcome;
 	s->err = err;
-	s->t1 = now_us();
+	s->t1 = slot_now_us();
 	bool through = !strcmp(outcome, "connected") || !strcmp(outcome, "replied") ||
 		       !strcmp(outcome, "answered") || !strcmp(outcome, "accepted");
+	if (!through && tries_left(s)) {
+		drop_fd(s);
+		s->st = ST_RETRY;
+		return;
+	}
+	s->st = ST_DONE;
 	if (s->fd >= 0 && through && n_held < PLAN_MAX_PROBES) {
 		if (run_ep >= 0)
 			epoll_ctl(run_ep, EPOLL_CTL_DEL, s->fd, NULL);
 		held[n_held++] = s->fd;
 		last_through_us = s->t1;
-	} else if (s->fd >= 0) {
-		close(s->fd);
+		s->fd = -1;
 	}
-	s->fd = -1;
+	drop_fd(s);
 }
 
 /* The end of the run: the hold, then every held flow closed. */
 static void release_held(void)
 {
 	long long until = last_through_us + HOLD_MS * 1000LL;
-	for (long long now = now_us(); n_held && now < until; now = now_us())
+	for (long long now = slot_now_us(); n_held && now < until; now = slot_now_us())
 		usleep((useconds_t)(until - now));
 	while (n_held)
 		close(held[--n_held]);
@@ -111,53 +109,14 @@ static int is_dns(const struct slot *s)
 	return s->p->kind == PROBE_DNS_UDP || s->p->kind == PROBE_DNS_TCP;
 }
 
-static int is_conv(const struct slot *s)
+int slot_is_conv(const struct slot *s)
 {
 	return s->p->kind == PROBE_HTTP || s->p->kind == PROBE_GIT;
 }
 
 static int is_stream(const struct slot *s)
 {
-	return s->p->kind == PROBE_TCP || s->p->kind == PROBE_DNS_TCP || is_conv(s);
-}
-
-/* Send what is left; once all is out, wait for the answer. */
-static void conv_send(struct slot *s, int ep)
-{
-	while (s->out_len > 0) {
-		ssize_t w = send(s->fd, s->out, s->out_len, MSG_NOSIGNAL);
-		if (w < 0 && errno == EAGAIN)
-			break;
-		if (w <= 0) {
-			finish(s, s->phase || s->p->kind == PROBE_HTTP ? "connected" : errno_outcome(errno), errno);
-			return;
-		}
-		s->out += w;
-		s->out_len -= (size_t)w;
-	}
-	s->st = s->out_len ? ST_SENDING : ST_WAITING;
-	struct epoll_event ev = { .events = s->out_len ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, .data.ptr = s };
-	if (epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev) < 0)
-		finish(s, "error", errno);
-}
-
-static void conv_start(struct slot *s, int ep)
-{
-	static unsigned char req[600];
-	s->outcome = "connected";
-	if (s->p->kind == PROBE_HTTP) {
-		s->out = s->p->data, s->out_len = s->p->data_len;
-	} else {
-		char host[64] = "bottle";
-		int n = git_request(s->p->repo, host, req, sizeof req);
-		if (n < 0 || !(s->owned = malloc((size_t)n))) {
-			finish(s, "error", EINVAL);
-			return;
-		}
-		memcpy(s->owned, req, (size_t)n);
-		s->out = s->owned, s->out_len = (size_t)n;
-	}
-	conv_send(s, ep);
+	return s->p->kind == PROBE_TCP || s->p->kind == PROBE_DNS_TCP || slot_is_conv(s);
 }
 
 /* The first payload: the nonce line, or the DNS query (length-prefixed over TCP). */
@@ -176,15 +135,15 @@ static size_t payload(const struct slot *s, const char *run, unsigned char *buf,
 
 static void send_first(struct slot *s, const char *run, int ep)
 {
-	if (is_conv(s)) {
-		conv_start(s, ep);
+	if (slot_is_conv(s)) {
+		slot_conv_start(s, ep);
 		return;
 	}
 	unsigned char buf[DNS_QUERY_MAX + 2 + 128];
 	size_t n = payload(s, run, buf, sizeof buf);
 	ssize_t w = send(s->fd, buf, n, MSG_NOSIGNAL);
 	if (w < 0) {
-		finish(s, errno_outcome(errno), errno);
+		slot_finish(s, slot_errno_outcome(errno), errno);
 		return;
 	}
 	/* A connected stream is already evidence of reachability; a datagram is only sent. */
@@ -192,7 +151,7 @@ static void send_first(struct slot *s, const char *run, int ep)
 	s->st = ST_WAITING;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = s };
 	if (epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev) < 0)
-		finish(s, "error", errno);
+		slot_finish(s, "error", errno);
 }
 
 /* The guest's own resolver: the first "nameserver ADDR" of /etc/resolv.conf. */
@@ -223,30 +182,33 @@ static int guest_resolver(struct plan_probe *p)
 static void start(struct slot *s, const char *run, int ep)
 {
 	int type = is_stream(s) ? SOCK_STREAM : SOCK_DGRAM;
-	s->t0 = now_us();
+	long long now = slot_now_us();
+	if (s->tries++ == 0)
+		s->t0 = now;
+	s->next_us = now + (long long)run_plan->gap_ms * 1000;
 	s->rcode = -1;
 	if (s->p->use_resolv && guest_resolver((struct plan_probe *)s->p) < 0) {
-		finish(s, "error", ENOENT);
+		slot_finish(s, "error", ENOENT);
 		return;
 	}
 	s->fd = socket(s->p->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
-		finish(s, "error", errno);
+		slot_finish(s, "error", errno);
 		return;
 	}
 	if (is_dns(s) && (s->qlen = dns_build_query((uint16_t)(s->t0 ^ (s->t0 >> 16)), s->p->qname,
 						      s->query, sizeof s->query)) < 0) {
-		finish(s, "error", EINVAL);
+		slot_finish(s, "error", EINVAL);
 		return;
 	}
 	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
-		finish(s, "error", errno);
+		slot_finish(s, "error", errno);
 		return;
 	}
 	int r = connect(s->fd, (const struct sockaddr *)&s->p->addr, s->p->addr_len);
 	if (r < 0 && errno != EINPROGRESS)
-		finish(s, errno_outcome(errno), errno);
+		slot_finish(s, slot_errno_outcome(errno), errno);
 	else if (r == 0)
 		send_first(s, run, ep);
 }
@@ -258,7 +220,7 @@ static void on_writable(struct slot *s, const char *run, int ep)
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
 		e = errno;
 	if (e)
-		finish(s, errno_outcome(e), e);
+		slot_finish(s, slot_errno_outcome(e), e);
 	else
 		send_first(s, run, ep);
 }
@@ -270,88 +232,18 @@ static void dns_tcp_data(struct slot *s)
 		return;
 	size_t want = (size_t)s->in[0] << 8 | s->in[1];
 	if (want + 2 > sizeof s->in) {
-		finish(s, "bad-answer", 0);
+		slot_finish(s, "bad-answer", 0);
 		return;
 	}
 	if (s->inlen < want + 2)
 		return;
 	struct dns_answer a;
 	if (dns_parse_answer(s->in + 2, want, s->query, (size_t)s->qlen, &a) < 0) {
-		finish(s, "bad-answer", 0);
+		slot_finish(s, "bad-answer", 0);
 		return;
 	}
 	s->rcode = a.rcode;
-	finish(s, "answered", 0);
-}
-
-/* "HTTP/1.x NNN": the status, or -1. */
-static int http_status(const unsigned char *b, size_t n)
-{
-	if (n < 12 || memcmp(b, "HTTP/1.", 7) != 0 || b[8] != ' ')
-		return -1;
-	int v = 0;
-	for (int i = 9; i < 12; i++) {
-		if (b[i] < '0' || b[i] > '9')
-			return -1;
-		v = v * 10 + (b[i] - '0');
-	}
-	return v >= 100 ? v : -1;
-}
-
-static void http_done(struct slot *s)
-{
-	size_t keep = s->conv_len < GIT_TEXT_MAX ? s->conv_len : GIT_TEXT_MAX;
-	for (size_t i = 0; i < keep; i++)
-		s->text[i] = s->conv[i] >= 0x20 && s->conv[i] < 0x7f ? (char)s->conv[i] : s->conv[i] == '\n' ? '\n' : '?';
-	s->text[keep] = '\0';
-	s->rcode = http_status(s->conv, s->conv_len);
-	finish(s, s->rcode >= 0 ? "replied" : s->conv_len ? "bad-answer" : "connected", 0);
-}
-
-/* git: the advertisement ends, then the push goes out; its result ends the probe. */
-static void git_data(struct slot *s, int eof, int ep)
-{
-	int accepted = 0;
-	if (s->phase == 0) {
-		unsigned char *push = NULL;
-		size_t push_len = 0;
-		int r = git_adv_done(s->conv, s->conv_len, s->text, sizeof s->text);
-		if (r == 1 && git_push_payload(s->p->ref, s->p->data, s->p->data_len, &push, &push_len) == 0) {
-			free(s->owned);
-			s->owned = push;
-			s->out = push, s->out_len = push_len;
-			s->conv_len = 0, s->phase = 1;
-			conv_send(s, ep);
-		} else if (r != 0 || eof) {
-			finish(s, "bad-answer", 0);
-		}
-		return;
-	}
-	int r = git_parse_result(s->conv, s->conv_len, s->p->ref, &accepted, s->text, sizeof s->text);
-	if (r == 0)
-		finish(s, accepted ? "accepted" : "rejected", 0);
-	else if (r < 0 || eof)
-		finish(s, "bad-answer", 0);
-}
-
-static void conv_data(struct slot *s, const unsigned char *buf, ssize_t n, int ep)
-{
-	if (n > 0) {
-		if (!s->conv && !(s->conv = malloc(CONV_MAX))) {
-			finish(s, "error", ENOMEM);
-			return;
-		}
-		size_t keep = CONV_MAX - s->conv_len < (size_t)n ? CONV_MAX - s->conv_len : (size_t)n;
-		memcpy(s->conv + s->conv_len, buf, keep);
-		s->conv_len += keep;
-	}
-	int eof = n == 0 || s->conv_len == CONV_MAX;
-	if (s->p->kind == PROBE_HTTP) {
-		if (eof)
-			http_done(s);
-	} else {
-		git_data(s, eof, ep);
-	}
+	slot_finish(s, "answered", 0);
 }
 
 static void on_readable(struct slot *s, int ep)
@@ -360,14 +252,14 @@ static void on_readable(struct slot *s, int ep)
 	ssize_t n = recv(s->fd, buf, sizeof buf, 0);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			finish(s, s->rx || is_stream(s) ? s->outcome : errno_outcome(errno), errno);
+			slot_finish(s, s->rx || is_stream(s) ? s->outcome : slot_errno_outcome(errno), errno);
 		return;
 	}
 	s->rx += (size_t)n;
-	if (is_conv(s)) {
-		conv_data(s, buf, n, ep);
+	if (slot_is_conv(s)) {
+		slot_conv_data(s, buf, n, ep);
 	} else if (n == 0) {
-		finish(s, s->outcome, 0);
+		slot_finish(s, s->outcome, 0);
 	} else if (s->p->kind == PROBE_DNS_TCP) {
 		size_t keep = sizeof s->in - s->inlen < (size_t)n ? sizeof s->in - s->inlen : (size_t)n;
 		memcpy(s->in + s->inlen, buf, keep);
@@ -377,12 +269,12 @@ static void on_readable(struct slot *s, int ep)
 		struct dns_answer a;
 		if (dns_parse_answer(buf, (size_t)n, s->query, (size_t)s->qlen, &a) == 0) {
 			s->rcode = a.rcode;
-			finish(s, "answered", 0);
+			slot_finish(s, "answered", 0);
 		} /* else: not our answer; keep waiting (a spoof must not end the probe) */
 	} else if (s->p->kind == PROBE_UDP) {
-		finish(s, "replied", 0);
+		slot_finish(s, "replied", 0);
 	} else if (s->rx >= 256) {
-		finish(s, "connected", 0);
+		slot_finish(s, "connected", 0);
 	}
 }
 
@@ -393,7 +285,7 @@ static void handle(struct slot *s, unsigned events, const char *run, int ep)
 	if (s->st == ST_CONNECTING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 		on_writable(s, run, ep);
 	else if (s->st == ST_SENDING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-		conv_send(s, ep);
+		slot_conv_send(s, ep);
 	else if (s->st == ST_WAITING && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
 		on_readable(s, ep);
 }
@@ -406,40 +298,79 @@ static size_t pending(const struct slot *slots, size_t n)
 	return k;
 }
 
+/* Is s due for its next try at now? A try that ended, a datagram no reply came to, or a
+ * handshake still unanswered; never a flow that got through. */
+static bool due_again(const struct slot *s, long long now)
+{
+	if (!tries_left(s) || now < s->next_us)
+		return false;
+	return s->st == ST_RETRY || (s->st == ST_CONNECTING && is_stream(s)) || (s->st == ST_WAITING && !is_stream(s));
+}
+
+/* Start the tries that are due; the next moment one will be (or until). */
+static long long tries_again(struct slot *slots, size_t n, const char *run, int ep, long long until)
+{
+	long long now = slot_now_us(), next = until;
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = &slots[i];
+		if (due_again(s, now)) {
+			drop_fd(s);
+			s->st = ST_CONNECTING;
+			start(s, run, ep);
+		}
+		if (tries_left(s) && s->st != ST_DONE && s->next_us < next)
+			next = s->next_us;
+	}
+	return next;
+}
+
 /* Run until every probe is done or the deadline passes; what is left then timed out
- * (a connected stream that got no reply stays "connected"). */
+ * (a connected stream that got no reply stays "connected"). The pressure flows, if the
+ * plan has them, are opened first (within a third of the deadline) and held to the end. */
 static int run_all(struct slot *slots, size_t n, const struct plan *plan)
 {
+	struct pressure pr;
+	long long deadline = slot_now_us() + (long long)plan->deadline_ms * 1000;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0)
+	if (ep < 0 || pressure_open(plan, plan->deadline_ms / 3, &pr) < 0) {
+		if (ep >= 0)
+			close(ep);
 		return -1;
-	run_ep = ep;
-	long long deadline = now_us() + (long long)plan->deadline_ms * 1000;
+	}
+	run_ep = ep, run_plan = plan;
 	for (size_t i = 0; i < n; i++)
 		start(&slots[i], plan->run, ep);
 	struct epoll_event evs[256];
 	while (pending(slots, n) > 0) {
-		long long left = deadline - now_us();
-		if (left <= 0)
+		long long next = tries_again(slots, n, plan->run, ep, deadline);
+		long long left = next - slot_now_us();
+		if (deadline <= slot_now_us())
 			break;
-		int k = epoll_wait(ep, evs, 256, (int)((left + 999) / 1000));
+		int k = epoll_wait(ep, evs, 256, left > 0 ? (int)((left + 999) / 1000) : 0);
 		if (k < 0 && errno != EINTR) {
 			close(ep);
+			pressure_close(&pr);
 			return -1;
 		}
 		for (int i = 0; i < k; i++)
 			handle(evs[i].data.ptr, evs[i].events, plan->run, ep);
 	}
+	run_over = true;
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = &slots[i];
+		if (s->st == ST_RETRY) { /* the last try's outcome stands */
+			slot_finish(s, s->outcome, s->err);
+			continue;
+		}
 		if (s->st != ST_DONE && s->p->kind == PROBE_HTTP && s->conv_len)
-			http_done(s); /* the proxy answered but kept the connection open */
-		finish(s, (s->st == ST_WAITING || s->st == ST_SENDING) && is_stream(s) ? "connected" : "timeout",
+			slot_http_done(s); /* the proxy answered but kept the connection open */
+		slot_finish(s, (s->st == ST_WAITING || s->st == ST_SENDING) && is_stream(s) ? "connected" : "timeout",
 		       s->st == ST_DONE ? s->err : ETIMEDOUT);
 	}
 	run_ep = -1;
 	close(ep);
 	release_held();
+	pressure_close(&pr);
 	return 0;
 }
 
@@ -453,7 +384,7 @@ static void print_report(const struct plan *plan, const struct slot *slots, size
 			snprintf(rc, sizeof rc, "%d", s->rcode);
 		printf("result %s %s %s errno=%d us=%lld rx=%zu rcode=%s\n", s->p->id,
 		       probe_kind_name(s->p->kind), s->outcome, s->err, s->t1 - s->t0, s->rx, rc);
-		if (!is_conv(s))
+		if (!slot_is_conv(s))
 			continue;
 		printf("text %s ", s->p->id);
 		for (const char *t = s->text; *t; t++)
@@ -562,7 +493,7 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	for (size_t i = 0; i < plan.n_probes; i++)
 		slots[i] = (struct slot){ .p = &plan.probes[i], .fd = -1, .rcode = -1 };
-	raise_nofile(plan.n_probes);
+	raise_nofile(plan.n_probes + plan.pressure);
 	if (run_all(slots, plan.n_probes, &plan) < 0)
 		return EXIT_INTERNAL;
 	print_report(&plan, slots, plan.n_probes);

@@ -119,3 +119,46 @@ Test(plan, refuses_bad_conversations)
 		plan_free(&p);
 	}
 }
+
+Test(plan, tries_again_and_pressure_are_read_before_the_probes)
+{
+	struct plan p;
+	cr_assert_eq(parse(HEAD "attempts 3 gap_ms 150\npressure c 200\nprobe c tcp 192.0.2.10 8888\nend 1\n", &p), 0);
+	cr_assert_eq(p.attempts, 3);
+	cr_assert_eq(p.gap_ms, 150);
+	cr_assert_str_eq(p.pressure_id, "c");
+	cr_assert_eq(p.pressure, 200);
+	plan_free(&p);
+}
+
+Test(plan, without_options_each_probe_is_tried_once_and_nothing_pressed)
+{
+	struct plan p;
+	cr_assert_eq(parse(HEAD "probe c tcp 192.0.2.10 8888\nend 1\n", &p), 0);
+	cr_assert_eq(p.attempts, 1);
+	cr_assert_eq(p.pressure, 0);
+	plan_free(&p);
+}
+
+Test(plan, refuses_bad_tries_and_pressure)
+{
+	const char *bad[] = {
+		HEAD "attempts 0 gap_ms 100\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "attempts 6 gap_ms 100\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "attempts 2 gap_ms 9\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "attempts 2 gap_ms 10001\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "attempts 2\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "attempts 2 gap_ms 100\nattempts 2 gap_ms 100\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "probe c tcp 192.0.2.10 1\nattempts 2 gap_ms 100\nend 1\n",
+		HEAD "pressure c 0\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "pressure c 1001\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "pressure x 10\nprobe c tcp 192.0.2.10 1\nend 1\n",
+		HEAD "pressure c 10\nprobe c udp 192.0.2.10 1\nend 1\n",
+		HEAD "pressure c 10\npressure c 10\nprobe c tcp 192.0.2.10 1\nend 1\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct plan p;
+		cr_assert_eq(parse(bad[i], &p), -1, "accepted: %s", bad[i]);
+		plan_free(&p);
+	}
+}
