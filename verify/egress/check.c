@@ -81,6 +81,30 @@ void egress_census_point(struct bv_report *r, const struct egress_run *e, const 
 	}
 }
 
+void egress_pressure_point(struct bv_report *r, const struct egress_run *e, const char *id)
+{
+	const struct policy *pol = e->p;
+	if (!pol->flow_pressure)
+		return;
+	long c = egress_pressure_control(pol);
+	size_t peak = c >= 0 && e->outside ? evidence_census_peak(&e->ev, &pol->dests[c]) : 0;
+	enum bv_status st = peak >= pol->flow_pressure ? BV_OK : BV_INCONCLUSIVE;
+	struct bv_point *p = report_addf(r, id, st, "the denied classes were probed with %u flows held to the control", pol->flow_pressure);
+	if (st == BV_OK)
+		return;
+	point_fieldf(p, "expected", "%u VMM sockets to the control open at once (census)", pol->flow_pressure);
+	if (c < 0)
+		point_field(p, "actual", "the policy has no tcp control to hold the flows to");
+	else if (!e->outside)
+		point_field(p, "actual", "only the census of a smolvm VMM counts the flows held (the guest's count is not evidence)");
+	else if (!e->ev.census_ok)
+		point_field(p, "actual", e->ev.census_why);
+	else
+		point_fieldf(p, "actual", "at most %zu open at once", peak);
+	point_field(p, "remediation", "the gateway was not under the load asked: the denied classes' results hold for a lighter load only; "
+				      "lower flow_pressure below what the bottle's other flows leave of smolvm's 256-flow table, or check the control");
+}
+
 static void class_points(struct bv_report *r, const struct egress_run *e)
 {
 	for (size_t i = 0; i < e->p->n_dests; i++) {
@@ -101,6 +125,7 @@ int check_egress(struct bv_report *r, const struct policy *p, const struct trans
 		report_note(r, "egress run %s: %zu destinations, %zu sinks, deadline %u ms", e.run,
 			    p->n_dests, e.n_specs, p->deadline_ms);
 		class_points(r, &e);
+		egress_pressure_point(r, &e, "egress.pressure");
 		egress_census_point(r, &e, "egress.census");
 	} else {
 		report_error(r, &err);

@@ -13,6 +13,9 @@
 /* The run's census point (id "egress.census" / "gate.census"); nothing off a smolvm bottle. */
 struct egress_run;
 void egress_census_point(struct bv_report *r, const struct egress_run *e, const char *id);
+/* egress.pressure: when the policy asks for flow_pressure, did the census see that many VMM
+ * sockets to the control open at once (the load the denied classes were probed under)? */
+void egress_pressure_point(struct bv_report *r, const struct egress_run *e, const char *id);
 
 int check_egress(struct bv_report *r, const struct policy *p, const struct transport *t);
 

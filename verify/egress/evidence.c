@@ -40,6 +40,11 @@ static bool is_gateway(const char *addr)
 	return strcmp(addr, "100.96.0.1") == 0 || strcmp(addr, "fd53:4d00::1") == 0;
 }
 
+bool evidence_dns_relayed(const struct evidence *ev, const struct policy_dest *d)
+{
+	return !ev->tsi && (d->kind == PROBE_DNS_UDP || (d->kind == PROBE_DNS_TCP && is_gateway(d->addr)));
+}
+
 static bool tcp_kind(enum probe_kind k)
 {
 	return k == PROBE_TCP || k == PROBE_DNS_TCP || k == PROBE_HTTP || k == PROBE_GIT;
@@ -156,11 +161,15 @@ void evidence_begin(struct evidence *ev, const struct evidence_opts *o)
 	memset(ev, 0, sizeof *ev);
 	ev->mark.fd = ev->mark.rot_fd = -1;
 	ev->tsi = o->version && o->version->known && !version_policy_defaults_virtio(o->version);
+	bool relays_tcp = !ev->tsi && (!o->version || !o->version->known || version_gateway_serves_dns_tcp(o->version));
 	ev->denial_log = o->version && version_has_denial_log(o->version) && !ev->tsi;
 	begin_denials(ev, o);
 	begin_census(ev, o->data_dir);
 	begin_guard(ev, o);
 	begin_upstream(ev, o);
+	if (relays_tcp)
+		snprintf(ev->relay_upstream, sizeof ev->relay_upstream, "%s",
+			 evidence_upstream(ev, o->dns_upstream ? o->dns_upstream : ""));
 	snprintf(ev->data_dir, sizeof ev->data_dir, "%s", o->data_dir);
 }
 
@@ -207,26 +216,60 @@ void evidence_free(struct evidence *ev)
 	ev->marked = ev->census_started = false;
 }
 
-static bool refused_in(const struct denial_set *set, const struct policy_dest *d)
+/* The record d's refusal is logged under: "connect" or "sendto" and the address the gateway
+ * sees (a Linux guest's connect to ::ffff:a.b.c.d leaves as IPv4: the gateway logs
+ * a.b.c.d). False for what is never logged (UDP/53). */
+static bool refusal_key(const struct policy_dest *d, enum denial_op *op, struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage ss;
-	if (d->kind == PROBE_DNS_UDP || !dest_sockaddr(d, &ss))
+	if (d->kind == PROBE_DNS_UDP || !dest_sockaddr(d, ss))
 		return false;
-	enum denial_op op = tcp_kind(d->kind) ? DENIAL_CONNECT : DENIAL_SENDTO;
-	if (denials_has(set, op, (const struct sockaddr *)&ss))
+	*op = tcp_kind(d->kind) ? DENIAL_CONNECT : DENIAL_SENDTO;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+	if (ss->ss_family != AF_INET6 || memcmp(&v6->sin6_addr, v4_mapped, 12) != 0)
 		return true;
-	/* A Linux guest's connect to ::ffff:a.b.c.d leaves as IPv4: the gateway logs a.b.c.d. */
-	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
-	if (ss.ss_family != AF_INET6 || memcmp(&v6->sin6_addr, v4_mapped, 12) != 0)
-		return false;
 	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = v6->sin6_port };
 	memcpy(&v4.sin_addr, (const unsigned char *)&v6->sin6_addr + 12, 4);
-	return denials_has(set, op, (const struct sockaddr *)&v4);
+	memset(ss, 0, sizeof *ss);
+	memcpy(ss, &v4, sizeof v4);
+	return true;
 }
 
-bool evidence_refused(const struct evidence *ev, const struct policy_dest *d)
+bool evidence_same_record(const struct policy_dest *a, const struct policy_dest *b)
 {
-	return ev->denials_ok && refused_in(&ev->set, d);
+	enum denial_op oa, ob;
+	struct sockaddr_storage sa, sb;
+	if (!refusal_key(a, &oa, &sa) || !refusal_key(b, &ob, &sb) || oa != ob || sa.ss_family != sb.ss_family)
+		return false;
+	size_t len = sa.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	return memcmp(&sa, &sb, len) == 0;
+}
+
+/* How often the gateway logged refusing d's destination (0: never, or not logged). */
+static uint32_t refusals_in(const struct denial_set *set, const struct policy_dest *d)
+{
+	enum denial_op op;
+	struct sockaddr_storage ss;
+	if (!refusal_key(d, &op, &ss))
+		return 0;
+	const struct denial_entry *e = denials_find(set, op, (const struct sockaddr *)&ss);
+	uint64_t n = e ? e->count : 0;
+	/* A gateway that logged the IPv4-mapped form as it was asked counts too. */
+	struct sockaddr_storage asked;
+	if (dest_sockaddr(d, &asked) && asked.ss_family != ss.ss_family &&
+	    (e = denials_find(set, op, (const struct sockaddr *)&asked)))
+		n += e->count;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static bool refused_in(const struct denial_set *set, const struct policy_dest *d, unsigned need)
+{
+	uint32_t n = refusals_in(set, d);
+	return n > 0 && n >= need;
+}
+
+bool evidence_refused(const struct evidence *ev, const struct policy_dest *d, unsigned need)
+{
+	return ev->denials_ok && refused_in(&ev->set, d, need);
 }
 
 static void peek_guard(struct evidence *ev)
@@ -274,9 +317,9 @@ bool evidence_contained_so_far(const struct evidence *ev, const char *qname)
 	       !guardlog_forwarded(&ev->glive, qname);
 }
 
-bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d)
+bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d, unsigned need)
 {
-	return ev->live_ok && refused_in(&ev->live, d);
+	return ev->live_ok && refused_in(&ev->live, d, need);
 }
 
 /* Which VMM socket would carry d: its address and port, or host loopback at d's port. */
@@ -293,7 +336,9 @@ static bool dest_match_of(const struct evidence *ev, const struct policy_dest *d
 		return false;
 	m->proto = tcp_kind(d->kind) ? IPPROTO_TCP : IPPROTO_UDP;
 	m->port = d->port;
-	m->via_loopback = (!ev->tsi && is_gateway(d->addr)) ||
+	/* Port 53 at the gateway is its own DNS (UDP always, TCP from 1.2.5), relayed to its
+	 * upstream: never host loopback's port 53 (where a DNS guard may listen). */
+	m->via_loopback = (!ev->tsi && is_gateway(d->addr) && d->port != 53) ||
 			  (ev->tsi && m->ss.ss_family == AF_INET &&
 			   ((const unsigned char *)&((struct sockaddr_in *)&m->ss)->sin_addr)[0] == 127);
 	return true;
@@ -307,10 +352,23 @@ static bool entry_carries(const struct census_entry *e, const void *key)
 	return remote_is(e, &m->ss) || (m->via_loopback && remote_is_loopback(e) && e->remote.port == m->port);
 }
 
+/* d is TCP to the upstream's port 53, where the gateway's own DNS relay also goes. */
+static bool census_blind(const struct evidence *ev, const struct policy_dest *d)
+{
+	struct policy_dest up = { .kind = PROBE_TCP, .port = 53 };
+	struct sockaddr_storage a, b;
+	if (!ev->relay_upstream[0] || !tcp_kind(d->kind) || d->port != 53)
+		return false;
+	snprintf(up.addr, sizeof up.addr, "%s", ev->relay_upstream);
+	if (!dest_sockaddr(d, &a) || !dest_sockaddr(&up, &b) || a.ss_family != b.ss_family)
+		return false;
+	return memcmp(&a, &b, a.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) == 0;
+}
+
 bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d)
 {
 	struct dest_match m;
-	if (!dest_match_of(ev, d, &m))
+	if (census_blind(ev, d) || !dest_match_of(ev, d, &m))
 		return false;
 	for (size_t i = 0; i < census_count(&ev->census); i++)
 		if (entry_carries(census_entry(&ev->census, i), &m))
@@ -318,10 +376,33 @@ bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d)
 	return false;
 }
 
+size_t evidence_census_peak(const struct evidence *ev, const struct policy_dest *d)
+{
+	struct dest_match m;
+	size_t n = census_count(&ev->census), peak = 0;
+	if (!ev->census_ok || !dest_match_of(ev, d, &m))
+		return 0;
+	/* The most alive at once is reached at some socket's first sight. */
+	for (size_t i = 0; i < n; i++) {
+		const struct census_entry *a = census_entry(&ev->census, i);
+		size_t alive = 0;
+		if (!entry_carries(a, &m))
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			const struct census_entry *b = census_entry(&ev->census, j);
+			alive += entry_carries(b, &m) && b->first_seen_ms <= a->first_seen_ms &&
+				 b->last_seen_ms >= a->first_seen_ms;
+		}
+		peak = alive > peak ? alive : peak;
+	}
+	return peak;
+}
+
 bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d)
 {
 	struct dest_match m;
-	return ev->census_started && dest_match_of(ev, d, &m) && census_any(&ev->census, entry_carries, &m);
+	return ev->census_started && !census_blind(ev, d) && dest_match_of(ev, d, &m) &&
+	       census_any(&ev->census, entry_carries, &m);
 }
 
 /* Is e's remote inside the allowlist, or a control's very address and port? */
@@ -383,11 +464,14 @@ bool evidence_guest_local(const struct evidence *ev, const struct policy_dest *d
 	return memcmp(a, lo6, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
 }
 
-void evidence_words(const struct evidence *ev, const struct policy_dest *d, const char *qname, char *buf,
-		    size_t cap)
+void evidence_words(const struct evidence *ev, const struct policy_dest *d, unsigned need, const char *qname,
+		    char *buf, size_t cap)
 {
+	uint32_t n = ev->denials_ok ? refusals_in(&ev->set, d) : 0;
+	char many[48];
+	snprintf(many, sizeof many, n >= need ? "refused" : "refused-%u-of-%u", (unsigned)n, need);
 	const char *record = !ev->denial_log ? "none-kept" : !ev->denials_ok ? "unreadable"
-			     : evidence_refused(ev, d) ? "refused" : "no-refusal";
+			     : n == 0 ? "no-refusal" : many;
 	const char *census = evidence_census_saw(ev, d) ? "saw" : ev->census_ok ? "nothing" : "not-run";
 	bool dns = d->kind == PROBE_DNS_UDP || d->kind == PROBE_DNS_TCP;
 	const char *guard = !ev->guarded || !dns ? NULL : !ev->guard_ok ? "unreadable"

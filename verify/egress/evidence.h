@@ -22,6 +22,8 @@ struct evidence_opts {
 	 * query log; both NULL for an unguarded bottle. run: this run's id (the guard's
 	 * names of interest end in ".RUN.exfil.test"). */
 	const char *guard_addr, *guard_log, *run;
+	/* The policy's dns_upstream: the upstream when the launch config names none. */
+	const char *dns_upstream;
 };
 
 struct evidence {
@@ -36,6 +38,10 @@ struct evidence {
 	char guard_why[640];
 	char guard_addr[64];
 	char launched_dns[64]; /* the VMM's upstream resolver per agent.config.json, or "" */
+	/* Where the gateway relays DNS over TCP to its own address (>= 1.2.5, or a version not
+	 * known): a VMM socket to that upstream's TCP port 53 may be such a relayed query, so
+	 * the census cannot say a guest reached it directly (the record still can deny it). */
+	char relay_upstream[64];
 	/* Private. */
 	bool marked, census_started;
 	char data_dir[4096];
@@ -58,8 +64,12 @@ void evidence_begin(struct evidence *ev, const struct evidence_opts *o);
 void evidence_end(struct evidence *ev);
 void evidence_free(struct evidence *ev);
 
-/* The gateway recorded refusing d during the run (connect for TCP kinds, sendto for UDP). */
-bool evidence_refused(const struct evidence *ev, const struct policy_dest *d);
+/* The gateway recorded refusing d during the run (connect for TCP kinds, sendto for UDP),
+ * need times at least (each try of it, and of every destination logged the same way:
+ * evidence_same_record). */
+bool evidence_refused(const struct evidence *ev, const struct policy_dest *d, unsigned need);
+/* a and b are logged under one record ("connect to 1.2.3.4:80"), so their refusals add up. */
+bool evidence_same_record(const struct policy_dest *a, const struct policy_dest *b);
 
 /* While the probe runs: read the denial record and the DNS guard's record again since
  * their marks (what evidence_end reads is what judges). Past EVIDENCE_PEEK_MAX_LINES lines
@@ -68,11 +78,19 @@ bool evidence_refused(const struct evidence *ev, const struct policy_dest *d);
 void evidence_peek(struct evidence *ev);
 /* evidence_refused on the latest evidence_peek, and evidence_census_saw while the census
  * still runs: the run may end without waiting for d. */
-bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d);
+bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d, unsigned need);
 bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d);
 /* A VMM socket went to d: its address and port, or host loopback at d's port when d is
  * the gateway (virtio-net) or a 127.x address (TSI). */
 bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d);
+
+/* The most VMM sockets to d the census saw open at one pass (0 when it did not run whole):
+ * how much load the run really put on the gateway (a policy's flow_pressure). */
+size_t evidence_census_peak(const struct evidence *ev, const struct policy_dest *d);
+
+/* d's query is answered by the gateway and relayed to its upstream (virtio-net: any
+ * UDP/53; DNS over TCP to the gateway address): a socket to the upstream, never to d. */
+bool evidence_dns_relayed(const struct evidence *ev, const struct policy_dest *d);
 
 /* The resolver the bottle's gateway forwards guest DNS to: the VMM's launch config's dns
  * (the row's --dns, >= 1.2.5) when it names one, else fallback (the policy's dns_upstream). */
@@ -99,7 +117,7 @@ bool evidence_contained(const struct evidence *ev, const char *qname);
 bool evidence_contained_so_far(const struct evidence *ev, const char *qname);
 
 /* "record=refused census=saw" style words for destination d's evidence line. */
-void evidence_words(const struct evidence *ev, const struct policy_dest *d, const char *qname, char *buf,
-		    size_t cap);
+void evidence_words(const struct evidence *ev, const struct policy_dest *d, unsigned need, const char *qname,
+		    char *buf, size_t cap);
 
 #endif

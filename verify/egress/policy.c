@@ -195,6 +195,35 @@ static int parse_gate(const cJSON *g, struct gate_spec *s, struct bv_error *err)
 	return 0;
 }
 
+/* An optional whole number in lo..hi, else def. */
+static int opt_uint(const cJSON *root, const char *key, unsigned lo, unsigned hi, unsigned def, unsigned *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi || v->valuedouble != (double)(unsigned)v->valuedouble)
+		return -1;
+	*out = (unsigned)v->valuedouble;
+	return 0;
+}
+
+/* The load a run puts on the gateway: tries again and pressure flows. */
+static int parse_load(const cJSON *root, struct policy *p, struct bv_error *err)
+{
+	if (opt_uint(root, "attempts", 1, PLAN_ATTEMPTS_MAX, 1, &p->attempts) < 0)
+		return bv_error_set(err, EINVAL, "policy: attempts must be 1..%d", PLAN_ATTEMPTS_MAX);
+	if (opt_uint(root, "retry_gap_ms", PLAN_GAP_MIN_MS, PLAN_GAP_MAX_MS, 100, &p->retry_gap_ms) < 0)
+		return bv_error_set(err, EINVAL, "policy: retry_gap_ms must be %d..%d", PLAN_GAP_MIN_MS, PLAN_GAP_MAX_MS);
+	if ((p->attempts - 1) * p->retry_gap_ms >= p->deadline_ms)
+		return bv_error_set(err, EINVAL, "policy: the last of %u attempts %u ms apart would start after deadline_ms %u",
+				    p->attempts, p->retry_gap_ms, p->deadline_ms);
+	if (opt_uint(root, "flow_pressure", 0, PLAN_PRESSURE_MAX, 0, &p->flow_pressure) < 0)
+		return bv_error_set(err, EINVAL, "policy: flow_pressure must be 0..%d", PLAN_PRESSURE_MAX);
+	return 0;
+}
+
 static int parse_doc(const cJSON *root, struct policy *p, bool extra_control, struct bv_error *err)
 {
 	const cJSON *gate = cJSON_GetObjectItemCaseSensitive(root, "gate");
@@ -216,6 +245,8 @@ static int parse_doc(const cJSON *root, struct policy *p, bool extra_control, st
 	if (around && !cJSON_IsBool(around))
 		return bv_error_set(err, EINVAL, "policy: around_allowed must be true or false");
 	p->around_allowed = cJSON_IsTrue(around);
+	if (parse_load(root, p, err) < 0)
+		return -EINVAL;
 	int r = parse_list(controls, "control", true, p, err);
 	if (r < 0)
 		return r;

@@ -64,6 +64,13 @@ struct policy {
 	/* "around_allowed": true: the class around-allowed, made per run from the bottle's
 	 * allowlist (egress/around.h) */
 	bool around_allowed;
+	/* "attempts" (1..PLAN_ATTEMPTS_MAX, default 1) and "retry_gap_ms": each destination
+	 * (not http or git) that has not got through is tried again that often, that far apart; a
+	 * denial then needs the gateway's record of refusing every try. */
+	unsigned attempts, retry_gap_ms;
+	/* "flow_pressure" (0..PLAN_PRESSURE_MAX): TCP flows to the first tcp control, opened
+	 * before the probes and held while they run (egress.pressure). */
+	unsigned flow_pressure;
 	struct policy_dest *dests;
 	size_t n_dests;
 	struct gate_spec gate;

@@ -95,6 +95,11 @@ static char *plan_text(const struct egress_run *e, size_t *len)
 	if (!t)
 		return NULL;
 	n += (size_t)snprintf(t + n, cap - n, "BV-PLAN 1\nrun %s deadline_ms %u\n", e->run, e->p->deadline_ms);
+	if (e->p->attempts > 1)
+		n += (size_t)snprintf(t + n, cap - n, "attempts %u gap_ms %u\n", e->p->attempts, e->p->retry_gap_ms);
+	long pc = egress_pressure_control(e->p);
+	if (pc >= 0)
+		n += (size_t)snprintf(t + n, cap - n, "pressure d%ld %u\n", pc, e->p->flow_pressure);
 	for (size_t i = 0; i < e->p->n_dests; i++) {
 		const struct policy_dest *d = &e->p->dests[i];
 		char q[EGRESS_QNAME_MAX];
@@ -113,6 +118,14 @@ static char *plan_text(const struct egress_run *e, size_t *len)
 	n += (size_t)snprintf(t + n, cap - n, "end %zu\n", e->p->n_dests);
 	*len = n;
 	return t;
+}
+
+long egress_pressure_control(const struct policy *p)
+{
+	for (size_t i = 0; p->flow_pressure && i < p->n_dests; i++)
+		if (p->dests[i].control && p->dests[i].kind == PROBE_TCP)
+			return (long)i;
+	return -1;
 }
 
 void egress_new_run_id(char run[PLAN_RUN_MAX + 1])
@@ -143,8 +156,8 @@ static bool decided_early(struct egress_run *e, size_t i)
 	/* An escape a sink saw is waited for in the census too, so that its socket is in the
 	 * evidence (a relayed UDP/53 query is a socket to the upstream, not to d: not that). */
 	if (egress_sink_saw(e, i))
-		return !e->ev.census_started || d->kind == PROBE_DNS_UDP;
-	return evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d) ||
+		return !e->ev.census_started || d->kind == PROBE_DNS_UDP || (e->outside && evidence_dns_relayed(&e->ev, d));
+	return evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d, e->need[i]) ||
 	       (is_dns(d) && d->accept_gap && evidence_contained_so_far(&e->ev, q));
 }
 
@@ -208,7 +221,7 @@ static void judge(struct egress_run *e)
 			.never_denied = e->udp53_answered && e->p->dests[i].kind == PROBE_DNS_UDP,
 			.outside = e->outside,
 			.census_saw = e->outside && evidence_census_saw(&e->ev, &e->p->dests[i]),
-			.refused = e->outside && evidence_refused(&e->ev, &e->p->dests[i]),
+			.refused = e->outside && evidence_refused(&e->ev, &e->p->dests[i], e->need[i]),
 			/* Only for what the carve-out concedes: the guard's record says the name
 			 * reached it, not which path the guest sent it by (docs/trust.md). */
 			.contained = e->outside && is_dns(&e->p->dests[i]) && e->p->dests[i].accept_gap &&
@@ -259,7 +272,7 @@ void egress_evidence_line(const struct egress_run *e, size_t i, char *buf, size_
 			buf[n++] = ' ', buf[n] = '\0';
 		char q[EGRESS_QNAME_MAX];
 		egress_qname(e, i, q, sizeof q);
-		evidence_words(&e->ev, d, q, buf + n, cap - n);
+		evidence_words(&e->ev, d, e->need[i], q, buf + n, cap - n);
 	}
 }
 
@@ -295,6 +308,26 @@ void egress_group_fold(const struct egress_run *e,
 	}
 }
 
+/* How many refusals of destination i the gateway must log for it to be denied: one per
+ * try (tcp and udp are tried attempts times), summed over every destination logged under
+ * the same record. A gateway that refused the first try and let another through has
+ * logged too few, whatever the guest says. */
+static unsigned tries_of(const struct policy *p, const struct policy_dest *d)
+{
+	return d->kind == PROBE_HTTP || d->kind == PROBE_GIT ? 1 : p->attempts;
+}
+
+static void count_needed_refusals(struct egress_run *e)
+{
+	for (size_t i = 0; i < e->p->n_dests; i++) {
+		const struct policy_dest *d = &e->p->dests[i];
+		e->need[i] = tries_of(e->p, d);
+		for (size_t j = 0; j < e->p->n_dests; j++)
+			if (j != i && evidence_same_record(d, &e->p->dests[j]))
+				e->need[i] += tries_of(e->p, &e->p->dests[j]);
+	}
+}
+
 static int setup(struct egress_run *e, struct bv_error *err)
 {
 	size_t len = 0;
@@ -305,10 +338,12 @@ static int setup(struct egress_run *e, struct bv_error *err)
 	char *pt = plan_text(e, &len);
 	e->results = calloc(e->p->n_dests + 1, sizeof *e->results);
 	e->v = calloc(e->p->n_dests + 1, sizeof *e->v);
-	if (!pt || !e->results || !e->v) {
+	e->need = calloc(e->p->n_dests + 1, sizeof *e->need);
+	if (!pt || !e->results || !e->v || !e->need) {
 		free(pt);
 		return bv_error_set(err, ENOMEM, "out of memory");
 	}
+	count_needed_refusals(e);
 	/* Parse our own plan back: the report is checked against exactly what was sent. */
 	int r = plan_parse(pt, len, &e->plan, perr, sizeof perr);
 	free(pt);
@@ -339,7 +374,8 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 	if (rc == 0 && (rc = sinks_start(e->specs, e->n_specs, e->run, &e->sinks, err)) == 0) {
 		if (e->outside) {
 			struct evidence_opts eo = { .data_dir = t->data_dir ? t->data_dir : "", .version = t->version,
-						    .guard_addr = t->guard_addr, .guard_log = t->guard_log, .run = e->run };
+						    .guard_addr = t->guard_addr, .guard_log = t->guard_log, .run = e->run,
+						    .dns_upstream = p->dns_upstream };
 			evidence_begin(&e->ev, &eo);
 		}
 		probe_and_read(e, t, pt, len);
@@ -372,5 +408,6 @@ void egress_run_free(struct egress_run *e)
 	plan_free(&e->plan);
 	free(e->results);
 	free(e->v);
+	free(e->need);
 	memset(e, 0, sizeof *e);
 }

@@ -31,6 +31,7 @@ struct egress_run {
 	bool ended_early;
 	char report_err[BV_ERROR_MSG_MAX];
 	enum verdict *v; /* per destination; every one INCONCLUSIVE when no control is OPEN */
+	unsigned *need;  /* per destination: the gateway's refusals its denial needs */
 	struct sink_set *sinks;
 	/* smolvm >= 1.1.3, or a smolvm whose version could not be read: its gateway answers
 	 * every UDP/53 itself, so nothing a DNS-over-UDP probe reports is a denial. */
@@ -58,6 +59,10 @@ void egress_run_set_after(void (*fn)(void));
 #define EGRESS_TAIL_MS 60
 /* How often a smolvm run asks whether the outside evidence is all in. */
 #define EGRESS_WATCH_MS 10
+
+/* The control the policy's flow_pressure is held to (its first tcp control), or -1 (no
+ * pressure asked, or no tcp control to hold it to). */
+long egress_pressure_control(const struct policy *p);
 
 /* Destination i's DNS name in the plan: "dI.RUN.exfil.test". */
 #define EGRESS_QNAME_MAX 96
