@@ -7,10 +7,11 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 43
+plan 50
 sim_host
 export FAKE_SMOLVM_ARGV_LOG="$T/argv"
-POLICY="$top/fixtures/policies/sim-bottle.json"
+SIM_POLICY="$top/fixtures/policies/sim-bottle.json"
+POLICY=$SIM_POLICY
 
 expect_rc() { # desc rc cmd...
 	d=$1 want=$2; shift 2
@@ -96,7 +97,7 @@ verify_all new 192.0.2.10
 caught "1.9.2 confined: exit 0; DNS carve-out is a TODO, the gateway path denied" 0 \
 	egress.control ok egress.denied.dns-carveout todo egress.denied.host-loopback-gateway ok \
 	egress.denied.ipv6 ok egress.denied.ipv4-mapped ok egress.denied.service-ports ok egress.denied.around-allowed ok \
-	db.network_backend ok
+	egress.denied.dns-direct ok egress.pressure ok db.network_backend ok
 if grep -Eq ' machine cp --mode 700 [^ ]*bottle-probe new:/tmp/bottle-probe\.[A-Za-z0-9]{6}$' "$T/argv" &&
 	grep -Eq ' machine exec --name new -- /tmp/bottle-probe\.[A-Za-z0-9]{6} --ok-exit 77 --remove /tmp/bottle-probe\.[A-Za-z0-9]{6}\.plan$' "$T/argv"; then
 	ok "1.9.2: the probe is copied with --mode 700 and run directly"
@@ -125,6 +126,39 @@ restart new FAKE_SMOLVM_LEAK=wide-prefix
 verify_all new 192.0.2.10
 caught "1.9.2 leak wide-prefix (192.0.2.10/32 enforced as /16): caught by egress.denied.around-allowed" 1 \
 	egress.denied.around-allowed not_ok egress.denied.public ok
+# A gateway that refuses only the first try of each destination: every denied destination
+# is tried twice, 100 ms apart, and its denial needs the record of both refusals. The same
+# gateway passes a run that tries once (what the retries are for).
+restart new FAKE_SMOLVM_LEAK=second-try
+verify_all new 192.0.2.10
+caught "1.9.2 leak second-try (the first try refused, the next let through): caught" 1 \
+	egress.denied.public not_ok egress.denied.service-ports not_ok egress.denied.around-allowed not_ok
+if grep -q 'record=refused-1-of-2' "$T/all.json"; then ok "... with one refusal of the two needed in the evidence"; else not_ok "second-try evidence" "$(grep -o '"evidence":"[^"]*"' "$T/all.json" | head -2)"; fi
+sed 's/"attempts": 2/"attempts": 1/' "$POLICY" >"$T/once.json"
+restart new FAKE_SMOLVM_LEAK=second-try # (a fresh gateway: the last run's tries are remembered)
+POLICY="$T/once.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
+caught "1.9.2 leak second-try, probed once: it passes (why each destination is tried twice)" 0 egress.denied.public ok
+# A gateway that fails open when its flow table is busy: 200 flows are held to the control
+# while the denied classes are probed. Without them it passes.
+restart new FAKE_SMOLVM_LEAK=flow-table-open
+verify_all new 192.0.2.10
+caught "1.9.2 leak flow-table-open (fails open past 128 flows): caught under 200 held flows" 1 \
+	egress.pressure ok egress.denied.public not_ok egress.denied.ipv6 not_ok
+sed 's/"flow_pressure": 200/"flow_pressure": 0/' "$POLICY" >"$T/idle.json"
+POLICY="$T/idle.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
+caught "1.9.2 leak flow-table-open, no flows held: it passes (why the probe holds them)" 0 egress.denied.public ok
+# smolvm's relay takes no flow past 256 and drops the SYN before its policy check, so a
+# denial is not recorded (tcp_relay.rs create_tcp_socket @v1.9.3): more pressure than that
+# leaves the denials unproven (exit 2), never passed.
+restart new
+sed 's/"flow_pressure": 200/"flow_pressure": 300/' "$POLICY" >"$T/full.json"
+POLICY="$T/full.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
+caught "1.9.2 a full flow table (300 flows asked, 256 held): the denials are unproven, exit 2" 2 \
+	egress.pressure inconclusive egress.denied.public inconclusive
+# IPv6 beyond one address: a gateway that lets unique-local addresses through.
+restart new FAKE_SMOLVM_LEAK=ula-open
+verify_all new 192.0.2.10
+caught "1.9.2 leak ula-open (fc00::/7 let through): caught by egress.denied.ipv6" 1 egress.denied.ipv6 not_ok egress.denied.public ok
 # What only the census sees: a gateway that dials host loopback by another address (a sink
 # on 127.0.0.1 misses it; something listens on 127.0.0.2:7003 so the flow lives), and one
 # that lets a denied flow through late (after the probe gave up on it).

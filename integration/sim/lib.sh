@@ -35,7 +35,8 @@ sim_host() {
 	# the class around-allowed binds its sinks)
 	for a in 192.0.2.10/32 198.51.100.1/32 198.51.100.53/32 192.0.2.9/32 192.0.2.11/32 192.0.2.1/32 \
 		192.0.2.254/32 192.0.3.10/32; do ip addr add "$a" dev lo; done
-	ip addr add 2001:db8::1/128 dev lo nodad
+	# (IPv6 beyond one address: a second global stand-in and a ULA one)
+	for a in 2001:db8::1/128 2001:db8:1::2/128 fd00:bd::1/128; do ip addr add "$a" dev lo nodad; done
 	mkdir -p "$T/bin" "$T/home"
 	ln -s "$top/fixtures/fake-smolvm" "$T/bin/smolvm"
 	export PATH="$T/bin:$PATH" HOME="$T/home"

@@ -15,6 +15,7 @@
 const char policy_builtin_text[] =
 	"{\"deadline_ms\": 2000,\n"
 	" \"around_allowed\": true,\n"
+	" \"attempts\": 2, \"retry_gap_ms\": 100, \"flow_pressure\": 128,\n"
 	" \"controls\": [ @CONTROL@ ],\n"
 	" \"denied\": {\n"
 	"  \"service-ports\": [\n"
@@ -34,6 +35,11 @@ const char policy_builtin_text[] =
 	"   {\"proto\": \"tcp\", \"addr\": \"100.96.0.1\", \"port\": 47001, \"sink_addr\": \"127.0.0.1\"},\n"
 	"   {\"proto\": \"udp\", \"addr\": \"100.96.0.1\", \"port\": 47002, \"sink_addr\": \"127.0.0.1\"},\n"
 	"   {\"proto\": \"tcp\", \"addr\": \"fd53:4d00::1\", \"port\": 47001, \"sink_addr\": \"::1\"}],\n"
+	"  \"ipv6\": [\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"2606:4700:4700::1111\", \"port\": 80, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"2001:4860:4860::8888\", \"port\": 443, \"sink\": false},\n"
+	"   {\"proto\": \"udp\", \"addr\": \"2001:4860:4860::8888\", \"port\": 443, \"sink\": false},\n"
+	"   {\"proto\": \"tcp\", \"addr\": \"fd00::1\", \"port\": 80, \"sink\": false}],\n"
 	"  \"host-loopback-spellings\": [\n"
 	"   {\"proto\": \"tcp\", \"addr\": \"127.0.0.1\", \"port\": 47003, \"sink\": false},\n"
 	"   {\"proto\": \"tcp\", \"addr\": \"::1\", \"port\": 47003, \"sink\": false},\n"
@@ -55,7 +61,10 @@ const char policy_builtin_text[] =
 	"   {\"proto\": \"dns-udp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false},\n"
 	"   {\"proto\": \"dns-tcp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false}],\n"
 	"  \"gateway-dns\": [\n"
-	"   {\"proto\": \"dns-udp\", \"addr\": \"100.96.0.1\", \"port\": 53, \"sink\": false}],\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"100.96.0.1\", \"port\": 53, \"sink\": false},\n"
+	"   {\"proto\": \"dns-tcp\", \"addr\": \"100.96.0.1\", \"port\": 53, \"sink\": false},\n"
+	"   {\"proto\": \"dns-udp\", \"addr\": \"fd53:4d00::1\", \"port\": 53, \"sink\": false},\n"
+	"   {\"proto\": \"dns-tcp\", \"addr\": \"fd53:4d00::1\", \"port\": 53, \"sink\": false}],\n"
 	"  \"guest-resolver-exfil\": [\n"
 	"   {\"proto\": \"dns-udp\", \"addr\": \"resolv\", \"port\": 53},\n"
 	"   {\"proto\": \"dns-tcp\", \"addr\": \"resolv\", \"port\": 53}]\n"
@@ -72,7 +81,8 @@ static void mark_dns_carveout(struct policy *p, const struct bv_version *v)
 	bool tcp_too = version_gateway_serves_dns_tcp(v);
 	for (size_t i = 0; i < p->n_dests; i++) {
 		struct policy_dest *d = &p->dests[i];
-		bool at_gateway = !strcmp(d->addr, "resolv") || !strcmp(d->addr, "100.96.0.1");
+		bool at_gateway = !strcmp(d->addr, "resolv") || !strcmp(d->addr, "100.96.0.1") ||
+				  !strcmp(d->addr, "fd53:4d00::1");
 		if (d->control || !(d->kind == PROBE_DNS_UDP || (tcp_too && d->kind == PROBE_DNS_TCP && at_gateway)))
 			continue;
 		d->accept_gap = true;

@@ -121,8 +121,8 @@ static size_t builtin_gaps(const char *version, enum probe_kind kind)
 
 Test(policy, builtin_on_a_virtio_smolvm_accepts_every_udp53_as_the_carveout)
 {
-	cr_assert_eq(builtin_gaps("smolvm 1.9.3", PROBE_DNS_UDP), 4);
-	cr_assert_eq(builtin_gaps("smolvm 1.9.3", PROBE_DNS_TCP), 1, "TCP/53 to the gateway only");
+	cr_assert_eq(builtin_gaps("smolvm 1.9.3", PROBE_DNS_UDP), 5);
+	cr_assert_eq(builtin_gaps("smolvm 1.9.3", PROBE_DNS_TCP), 3, "TCP/53 to the gateway (v4, v6, resolv) only");
 }
 
 Test(policy, builtin_on_tsi_or_unknown_smolvm_accepts_no_gap)
@@ -133,7 +133,7 @@ Test(policy, builtin_on_tsi_or_unknown_smolvm_accepts_no_gap)
 
 Test(policy, builtin_before_1_2_5_keeps_dns_over_tcp_denied)
 {
-	cr_assert_eq(builtin_gaps("smolvm 1.2.4", PROBE_DNS_UDP), 4);
+	cr_assert_eq(builtin_gaps("smolvm 1.2.4", PROBE_DNS_UDP), 5);
 	cr_assert_eq(builtin_gaps("smolvm 1.2.4", PROBE_DNS_TCP), 0);
 }
 
@@ -174,5 +174,56 @@ Test(policy, a_malformed_allow_dest_is_refused)
 	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "127.0.0.16:8888", &p, NULL), -EINVAL);
 	policy_free(&p);
 	cr_assert_eq(policy_parse_with(no_control, strlen(no_control), "tcp:not-an-ip:1", &p, NULL), -EINVAL);
+	policy_free(&p);
+}
+
+#define ONE_CLASS "\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}]," \
+		  "\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}"
+
+Test(policy, tries_and_pressure_default_to_once_and_none)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500," ONE_CLASS, &p), 0);
+	cr_assert_eq(p.attempts, 1);
+	cr_assert_eq(p.retry_gap_ms, 100);
+	cr_assert_eq(p.flow_pressure, 0);
+	policy_free(&p);
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"attempts\":3,\"retry_gap_ms\":50,\"flow_pressure\":200," ONE_CLASS, &p), 0);
+	cr_assert_eq(p.attempts, 3);
+	cr_assert_eq(p.retry_gap_ms, 50);
+	cr_assert_eq(p.flow_pressure, 200);
+	policy_free(&p);
+}
+
+Test(policy, refuses_tries_past_the_deadline_and_bad_load)
+{
+	const char *bad[] = {
+		"{\"deadline_ms\":500,\"attempts\":0," ONE_CLASS,
+		"{\"deadline_ms\":500,\"attempts\":6," ONE_CLASS,
+		"{\"deadline_ms\":500,\"attempts\":1.5," ONE_CLASS,
+		"{\"deadline_ms\":500,\"attempts\":2,\"retry_gap_ms\":9," ONE_CLASS,
+		"{\"deadline_ms\":500,\"attempts\":2,\"retry_gap_ms\":500," ONE_CLASS,
+		"{\"deadline_ms\":500,\"attempts\":\"2\"," ONE_CLASS,
+		"{\"deadline_ms\":500,\"flow_pressure\":1001," ONE_CLASS,
+		"{\"deadline_ms\":500,\"flow_pressure\":-1," ONE_CLASS,
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct policy p;
+		cr_assert_eq(parse(bad[i], &p), -EINVAL, "accepted %s", bad[i]);
+		policy_free(&p);
+	}
+}
+
+Test(policy, builtin_tries_twice_under_half_of_smolvms_flow_table)
+{
+	struct policy p;
+	struct bv_error err = { 0 };
+	cr_assert_eq(policy_load_builtin("tcp:192.0.2.10:443", NULL, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(p.attempts, 2);
+	cr_assert_eq(p.flow_pressure, 128, "below smolvm's 256 TCP flows, or denials go unrecorded");
+	size_t v6 = 0;
+	for (size_t i = 0; i < p.n_dests; i++)
+		v6 += strcmp(p.dests[i].cls, "ipv6") == 0;
+	cr_assert_geq(v6, 3, "IPv6 beyond one address");
 	policy_free(&p);
 }
