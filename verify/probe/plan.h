@@ -45,7 +45,7 @@ struct plan {
 	 * M ms after its previous try started, N tries in all (1: once, the default) */
 	unsigned attempts, gap_ms;
 	/* "pressure ID N": N more TCP flows to tcp probe ID's address, opened before any probe
-	 * starts and held to the end of the run (0: none) */
+	 * starts and held while probes still try (0: none) */
 	char pressure_id[PLAN_ID_MAX + 1];
 	unsigned pressure;
 	struct plan_probe *probes;

@@ -185,7 +185,9 @@ static void start(struct slot *s, const char *run, int ep)
 	long long now = slot_now_us();
 	if (s->tries++ == 0)
 		s->t0 = now;
+	s->rx = s->inlen = 0; /* a try starts clean: nothing of the last one is read into it */
 	s->next_us = now + (long long)run_plan->gap_ms * 1000;
+	s->last_us = now;
 	s->rcode = -1;
 	if (s->p->use_resolv && guest_resolver((struct plan_probe *)s->p) < 0) {
 		slot_finish(s, "error", ENOENT);
@@ -307,7 +309,24 @@ static bool due_again(const struct slot *s, long long now)
 	return s->st == ST_RETRY || (s->st == ST_CONNECTING && is_stream(s)) || (s->st == ST_WAITING && !is_stream(s));
 }
 
-/* Start the tries that are due; the next moment one will be (or until). */
+/* With tries again, a datagram's last try waits REPLY_WAIT_MS for its reply, not the whole
+ * deadline: the run (and its pressure flows) then ends soon after the last try, instead of
+ * holding the gateway's table for a run that follows. */
+#define REPLY_WAIT_MS 200
+
+static long long reply_due(const struct slot *s)
+{
+	return s->last_us + REPLY_WAIT_MS * 1000LL;
+}
+
+static bool reply_waited(const struct slot *s, long long now)
+{
+	return run_plan->attempts > 1 && !tries_left(s) && s->st == ST_WAITING && !is_stream(s) &&
+	       now >= reply_due(s);
+}
+
+/* Start the tries that are due, end the reply waits that are over; the next moment one
+ * will be (or until). */
 static long long tries_again(struct slot *slots, size_t n, const char *run, int ep, long long until)
 {
 	long long now = slot_now_us(), next = until;
@@ -317,11 +336,35 @@ static long long tries_again(struct slot *slots, size_t n, const char *run, int 
 			drop_fd(s);
 			s->st = ST_CONNECTING;
 			start(s, run, ep);
+		} else if (reply_waited(s, now)) {
+			slot_finish(s, "timeout", ETIMEDOUT);
 		}
-		if (tries_left(s) && s->st != ST_DONE && s->next_us < next)
+		bool waits_try = s->st == ST_RETRY || (s->st == ST_CONNECTING && is_stream(s)) ||
+				 (s->st == ST_WAITING && !is_stream(s));
+		if (tries_left(s) && waits_try && s->next_us < next)
 			next = s->next_us;
+		else if (run_plan->attempts > 1 && s->st == ST_WAITING && !is_stream(s) && reply_due(s) < next)
+			next = reply_due(s);
 	}
 	return next;
+}
+
+/* The pressure flows stay at least this long once open, whatever the probes do: long
+ * enough for several of the host's census passes (every 20 ms) to count them. */
+#define PRESSURE_MIN_MS 120
+
+/* Does any probe still try? Not a done one, a stream that got through (it only waits for
+ * its answer), nor a datagram whose last try is out (the gateway took its decision on it
+ * as the datagram arrived, before anything sent after it). */
+static bool trying(const struct slot *slots, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct slot *s = &slots[i];
+		bool sent = s->st == ST_WAITING && (is_stream(s) || !tries_left(s));
+		if (s->st != ST_DONE && !sent)
+			return true;
+	}
+	return false;
 }
 
 /* Run until every probe is done or the deadline passes; what is left then timed out
@@ -338,15 +381,24 @@ static int run_all(struct slot *slots, size_t n, const struct plan *plan)
 		return -1;
 	}
 	run_ep = ep, run_plan = plan;
+	long long held_from = slot_now_us();
 	for (size_t i = 0; i < n; i++)
 		start(&slots[i], plan->run, ep);
 	struct epoll_event evs[256];
 	while (pending(slots, n) > 0) {
+		/* The pressure is for the probes that still try: once none does, it goes, so a run
+		 * that follows (the host may have stopped waiting for this one) finds the
+		 * gateway's table as it was. */
+		if (pr.n && !trying(slots, n) && slot_now_us() >= held_from + PRESSURE_MIN_MS * 1000LL)
+			pressure_close(&pr);
 		long long next = tries_again(slots, n, plan->run, ep, deadline);
 		long long left = next - slot_now_us();
 		if (deadline <= slot_now_us())
 			break;
-		int k = epoll_wait(ep, evs, 256, left > 0 ? (int)((left + 999) / 1000) : 0);
+		int wait_ms = left > 0 ? (int)((left + 999) / 1000) : 0;
+		if (pr.n && wait_ms > PRESSURE_MIN_MS / 4)
+			wait_ms = PRESSURE_MIN_MS / 4; /* to let the pressure go once it may */
+		int k = epoll_wait(ep, evs, 256, wait_ms);
 		if (k < 0 && errno != EINTR) {
 			close(ep);
 			pressure_close(&pr);
@@ -369,8 +421,8 @@ static int run_all(struct slot *slots, size_t n, const struct plan *plan)
 	}
 	run_ep = -1;
 	close(ep);
+	pressure_close(&pr); /* the census saw them while the probes ran; the hold is for the rest */
 	release_held();
-	pressure_close(&pr);
 	return 0;
 }
 

@@ -24,6 +24,7 @@ struct slot {
 	long long t0, t1;   /* the first try's start, the outcome's time */
 	unsigned tries;     /* tries started */
 	long long next_us;  /* ST_RETRY: when the next try starts */
+	long long last_us;  /* when the last try started */
 	size_t rx;
 	int rcode;
 	unsigned char query[DNS_QUERY_MAX];
