@@ -86,10 +86,10 @@ void egress_pressure_point(struct bv_report *r, const struct egress_run *e, cons
 	const struct policy *pol = e->p;
 	if (!pol->flow_pressure)
 		return;
-	long c = egress_pressure_control(pol);
+	long c = policy_pressure_control(pol);
 	size_t peak = c >= 0 && e->outside ? evidence_census_peak(&e->ev, &pol->dests[c]) : 0;
 	enum bv_status st = peak >= pol->flow_pressure ? BV_OK : BV_INCONCLUSIVE;
-	struct bv_point *p = report_addf(r, id, st, "the denied classes were probed with %u flows held to the control", pol->flow_pressure);
+	struct bv_point *p = report_addf(r, id, st, "the bottle's VMM held %u flows to the control at once during the run", pol->flow_pressure);
 	if (st == BV_OK)
 		return;
 	point_fieldf(p, "expected", "%u VMM sockets to the control open at once (census)", pol->flow_pressure);

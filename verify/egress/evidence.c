@@ -253,11 +253,15 @@ static uint32_t refusals_in(const struct denial_set *set, const struct policy_de
 		return 0;
 	const struct denial_entry *e = denials_find(set, op, (const struct sockaddr *)&ss);
 	uint64_t n = e ? e->count : 0;
-	/* A gateway that logged the IPv4-mapped form as it was asked counts too. */
-	struct sockaddr_storage asked;
-	if (dest_sockaddr(d, &asked) && asked.ss_family != ss.ss_family &&
-	    (e = denials_find(set, op, (const struct sockaddr *)&asked)))
-		n += e->count;
+	/* A gateway that logged an IPv4 destination in its mapped form counts too. */
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
+		struct sockaddr_in6 m = { .sin6_family = AF_INET6, .sin6_port = v4->sin_port };
+		memcpy(&m.sin6_addr, v4_mapped, 12);
+		memcpy((unsigned char *)&m.sin6_addr + 12, &v4->sin_addr, 4);
+		if ((e = denials_find(set, op, (const struct sockaddr *)&m)))
+			n += e->count;
+	}
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
@@ -267,9 +271,13 @@ static bool refused_in(const struct denial_set *set, const struct policy_dest *d
 	return n > 0 && n >= need;
 }
 
+static bool census_ambiguous(const struct evidence *ev, const struct policy_dest *d);
+
+/* A refusal on record does not deny d when the census saw a socket that may have been d
+ * getting through: unproven, not denied. */
 bool evidence_refused(const struct evidence *ev, const struct policy_dest *d, unsigned need)
 {
-	return ev->denials_ok && refused_in(&ev->set, d, need);
+	return ev->denials_ok && refused_in(&ev->set, d, need) && !census_ambiguous(ev, d);
 }
 
 static void peek_guard(struct evidence *ev)
@@ -317,9 +325,12 @@ bool evidence_contained_so_far(const struct evidence *ev, const char *qname)
 	       !guardlog_forwarded(&ev->glive, qname);
 }
 
-bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d, unsigned need)
+static bool census_blind(const struct evidence *ev, const struct policy_dest *d);
+static bool census_ambiguous_so_far(struct evidence *ev, const struct policy_dest *d);
+
+bool evidence_refused_so_far(struct evidence *ev, const struct policy_dest *d, unsigned need)
 {
-	return ev->live_ok && refused_in(&ev->live, d, need);
+	return ev->live_ok && refused_in(&ev->live, d, need) && !census_ambiguous_so_far(ev, d);
 }
 
 /* Which VMM socket would carry d: its address and port, or host loopback at d's port. */
@@ -356,13 +367,34 @@ static bool entry_carries(const struct census_entry *e, const void *key)
 static bool census_blind(const struct evidence *ev, const struct policy_dest *d)
 {
 	struct policy_dest up = { .kind = PROBE_TCP, .port = 53 };
+	enum denial_op oa, ob;
 	struct sockaddr_storage a, b;
 	if (!ev->relay_upstream[0] || !tcp_kind(d->kind) || d->port != 53)
 		return false;
 	snprintf(up.addr, sizeof up.addr, "%s", ev->relay_upstream);
-	if (!dest_sockaddr(d, &a) || !dest_sockaddr(&up, &b) || a.ss_family != b.ss_family)
+	/* refusal_key spells an IPv4-mapped address as IPv4, as the gateway sees it */
+	if (!refusal_key(d, &oa, &a) || !refusal_key(&up, &ob, &b) || a.ss_family != b.ss_family)
 		return false;
 	return memcmp(&a, &b, a.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) == 0;
+}
+
+/* A VMM socket went where d goes, though the census cannot say it was d (census_blind). */
+static bool census_ambiguous(const struct evidence *ev, const struct policy_dest *d)
+{
+	struct dest_match m;
+	if (!census_blind(ev, d) || !dest_match_of(ev, d, &m))
+		return false;
+	for (size_t i = 0; i < census_count(&ev->census); i++)
+		if (entry_carries(census_entry(&ev->census, i), &m))
+			return true;
+	return false;
+}
+
+static bool census_ambiguous_so_far(struct evidence *ev, const struct policy_dest *d)
+{
+	struct dest_match m;
+	return ev->census_started && census_blind(ev, d) && dest_match_of(ev, d, &m) &&
+	       census_any(&ev->census, entry_carries, &m);
 }
 
 bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d)

@@ -78,7 +78,7 @@ bool evidence_same_record(const struct policy_dest *a, const struct policy_dest 
 void evidence_peek(struct evidence *ev);
 /* evidence_refused on the latest evidence_peek, and evidence_census_saw while the census
  * still runs: the run may end without waiting for d. */
-bool evidence_refused_so_far(const struct evidence *ev, const struct policy_dest *d, unsigned need);
+bool evidence_refused_so_far(struct evidence *ev, const struct policy_dest *d, unsigned need);
 bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d);
 /* A VMM socket went to d: its address and port, or host loopback at d's port when d is
  * the gateway (virtio-net) or a 127.x address (TSI). */

@@ -216,11 +216,15 @@ static int parse_load(const cJSON *root, struct policy *p, struct bv_error *err)
 		return bv_error_set(err, EINVAL, "policy: attempts must be 1..%d", PLAN_ATTEMPTS_MAX);
 	if (opt_uint(root, "retry_gap_ms", PLAN_GAP_MIN_MS, PLAN_GAP_MAX_MS, 100, &p->retry_gap_ms) < 0)
 		return bv_error_set(err, EINVAL, "policy: retry_gap_ms must be %d..%d", PLAN_GAP_MIN_MS, PLAN_GAP_MAX_MS);
-	if ((p->attempts - 1) * p->retry_gap_ms >= p->deadline_ms)
-		return bv_error_set(err, EINVAL, "policy: the last of %u attempts %u ms apart would start after deadline_ms %u",
-				    p->attempts, p->retry_gap_ms, p->deadline_ms);
 	if (opt_uint(root, "flow_pressure", 0, PLAN_PRESSURE_MAX, 0, &p->flow_pressure) < 0)
 		return bv_error_set(err, EINVAL, "policy: flow_pressure must be 0..%d", PLAN_PRESSURE_MAX);
+	/* The probe may spend a third of the deadline opening the pressure flows first. */
+	unsigned budget = p->flow_pressure ? p->deadline_ms * 2 / 3 : p->deadline_ms;
+	if ((p->attempts - 1) * p->retry_gap_ms >= budget)
+		return bv_error_set(err, EINVAL, "policy: the last of %u attempts %u ms apart would start after %s %u ms",
+				    p->attempts, p->retry_gap_ms,
+				    p->flow_pressure ? "the two thirds of deadline_ms the pressure flows leave," : "deadline_ms",
+				    budget);
 	return 0;
 }
 
@@ -351,6 +355,14 @@ int policy_load(const char *path, const char *control, struct policy *out, struc
 	if (r < 0)
 		bv_error_wrap(err, "%s", path);
 	return r;
+}
+
+long policy_pressure_control(const struct policy *p)
+{
+	for (size_t i = 0; p->flow_pressure && i < p->n_dests; i++)
+		if (p->dests[i].control && p->dests[i].kind == PROBE_TCP)
+			return (long)i;
+	return -1;
 }
 
 void policy_free(struct policy *p)

@@ -93,6 +93,9 @@ int policy_control_json(const char *control, char *out, size_t cap, struct bv_er
 int policy_load_builtin(const char *control, const struct bv_version *v, struct policy *out,
 			struct bv_error *err);
 extern const char policy_builtin_text[];
+/* The control the policy's flow_pressure is held to (its first tcp control), or -1 (no
+ * pressure asked, or no tcp control to hold it to). */
+long policy_pressure_control(const struct policy *p);
 void policy_free(struct policy *p);
 
 #endif

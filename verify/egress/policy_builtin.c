@@ -9,7 +9,10 @@
 
 #include "egress/policy.h"
 
-/* Sinks: what reaches the host through smolvm's gateway lands on host loopback at the
+/* DNS over TCP straight to a resolver never names 1.1.1.1, smolvm's default upstream: from
+ * 1.2.5 the gateway relays DNS over TCP there itself, and such a destination is unproven
+ * whenever the census sees a VMM socket to it (evidence.c, census_ambiguous).
+ * Sinks: what reaches the host through smolvm's gateway lands on host loopback at the
  * same port (sink_addr 127.0.0.1 / ::1), where bottle-verify listens. Destinations the
  * host cannot hold (public, LAN, metadata) have no sink: only the guest's errno speaks. */
 const char policy_builtin_text[] =
@@ -57,7 +60,7 @@ const char policy_builtin_text[] =
 	"   {\"proto\": \"tcp\", \"addr\": \"fd00:ec2::254\", \"port\": 80, \"sink\": false}],\n"
 	"  \"public-resolvers\": [\n"
 	"   {\"proto\": \"dns-udp\", \"addr\": \"1.1.1.1\", \"port\": 53, \"sink\": false},\n"
-	"   {\"proto\": \"dns-tcp\", \"addr\": \"1.1.1.1\", \"port\": 53, \"sink\": false},\n"
+	"   {\"proto\": \"dns-tcp\", \"addr\": \"9.9.9.9\", \"port\": 53, \"sink\": false},\n"
 	"   {\"proto\": \"dns-udp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false},\n"
 	"   {\"proto\": \"dns-tcp\", \"addr\": \"8.8.8.8\", \"port\": 53, \"sink\": false}],\n"
 	"  \"gateway-dns\": [\n"
@@ -114,5 +117,9 @@ int policy_load_builtin(const char *control, const struct bv_version *v, struct 
 	free(text);
 	if (r == 0)
 		mark_dns_carveout(out, v);
+	/* The pressure flows are TCP handshakes to the allowed destination: an allowed
+	 * destination of another kind takes none (egress.pressure is then not asked for). */
+	if (r == 0 && policy_pressure_control(out) < 0)
+		out->flow_pressure = 0;
 	return r;
 }

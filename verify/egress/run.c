@@ -97,7 +97,7 @@ static char *plan_text(const struct egress_run *e, size_t *len)
 	n += (size_t)snprintf(t + n, cap - n, "BV-PLAN 1\nrun %s deadline_ms %u\n", e->run, e->p->deadline_ms);
 	if (e->p->attempts > 1)
 		n += (size_t)snprintf(t + n, cap - n, "attempts %u gap_ms %u\n", e->p->attempts, e->p->retry_gap_ms);
-	long pc = egress_pressure_control(e->p);
+	long pc = policy_pressure_control(e->p);
 	if (pc >= 0)
 		n += (size_t)snprintf(t + n, cap - n, "pressure d%ld %u\n", pc, e->p->flow_pressure);
 	for (size_t i = 0; i < e->p->n_dests; i++) {
@@ -118,14 +118,6 @@ static char *plan_text(const struct egress_run *e, size_t *len)
 	n += (size_t)snprintf(t + n, cap - n, "end %zu\n", e->p->n_dests);
 	*len = n;
 	return t;
-}
-
-long egress_pressure_control(const struct policy *p)
-{
-	for (size_t i = 0; p->flow_pressure && i < p->n_dests; i++)
-		if (p->dests[i].control && p->dests[i].kind == PROBE_TCP)
-			return (long)i;
-	return -1;
 }
 
 void egress_new_run_id(char run[PLAN_RUN_MAX + 1])
@@ -182,9 +174,10 @@ static void probe_and_read(struct egress_run *e, const struct transport *t, cons
 	struct spawn_result res;
 	struct bv_error err = { 0 };
 	struct spawn_watch w = { .stop = evidence_is_in, .ctx = e, .every_ms = EGRESS_WATCH_MS };
+	bool may_stop = e->outside && !t->full_window;
 	long t0 = bv_now_ms();
 	e->report_ok = false;
-	if (transport_run_probe(t, pt, len, (int)e->p->deadline_ms + 5000, e->outside && !t->full_window ? &w : NULL, &res, &err) < 0) {
+	if (transport_run_probe(t, pt, len, (int)e->p->deadline_ms + 5000, may_stop ? &w : NULL, &res, &err) < 0) {
 		snprintf(e->report_err, sizeof e->report_err, "%s", err.msg);
 		return;
 	}
@@ -379,9 +372,11 @@ int egress_run_exec(struct egress_run *e, const struct policy *p, const struct t
 			evidence_begin(&e->ev, &eo);
 		}
 		probe_and_read(e, t, pt, len);
-		/* What a proxy or gate forwards after answering the guest still counts; after an
-		 * early end every destination is decided, and the tail is the census's last look. */
-		usleep((e->ended_early ? EGRESS_TAIL_MS : EGRESS_SETTLE_MS) * 1000);
+		/* What a proxy or gate forwards after answering the guest still counts; once every
+		 * destination is decided (an early end, or a probe that ended with all its outside
+		 * evidence in), the tail is the census's last look. */
+		bool decided = e->ended_early || (e->outside && !t->full_window && evidence_is_in(e));
+		usleep((decided ? EGRESS_TAIL_MS : EGRESS_SETTLE_MS) * 1000);
 		if (e->outside)
 			evidence_end(&e->ev);
 		struct bv_error serr = { 0 };

@@ -60,10 +60,6 @@ void egress_run_set_after(void (*fn)(void));
 /* How often a smolvm run asks whether the outside evidence is all in. */
 #define EGRESS_WATCH_MS 10
 
-/* The control the policy's flow_pressure is held to (its first tcp control), or -1 (no
- * pressure asked, or no tcp control to hold it to). */
-long egress_pressure_control(const struct policy *p);
-
 /* Destination i's DNS name in the plan: "dI.RUN.exfil.test". */
 #define EGRESS_QNAME_MAX 96
 void egress_qname(const struct egress_run *e, size_t i, char *buf, size_t cap);

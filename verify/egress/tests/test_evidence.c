@@ -66,3 +66,12 @@ Test(evidence, destinations_logged_alike_share_one_record)
 	cr_assert_not(evidence_same_record(&a, &u), "connect and sendto are different lines");
 	cr_assert_not(evidence_same_record(&q, &q), "UDP/53 is never logged");
 }
+
+Test(evidence, a_refusal_logged_in_the_mapped_form_counts)
+{
+	struct evidence ev;
+	struct policy_dest d = dest(PROBE_TCP, "198.51.100.1", 7001);
+	with_record(&ev, LINE("connect to 198.51.100.1:7001") LINE("connect to [::ffff:198.51.100.1]:7001"));
+	cr_assert(evidence_refused(&ev, &d, 2));
+	denial_set_free(&ev.set);
+}

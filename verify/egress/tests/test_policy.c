@@ -227,3 +227,22 @@ Test(policy, builtin_tries_twice_under_half_of_smolvms_flow_table)
 	cr_assert_geq(v6, 3, "IPv6 beyond one address");
 	policy_free(&p);
 }
+
+Test(policy, the_pressure_flows_take_a_third_of_the_deadline_from_the_tries)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"attempts\":2,\"retry_gap_ms\":400," ONE_CLASS, &p), 0);
+	policy_free(&p);
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"attempts\":2,\"retry_gap_ms\":400,\"flow_pressure\":10," ONE_CLASS, &p),
+		     -EINVAL, "the second try would start after the 333 ms the pressure leaves");
+	policy_free(&p);
+}
+
+Test(policy, builtin_takes_no_pressure_without_a_tcp_destination)
+{
+	struct policy p;
+	struct bv_error err = { 0 };
+	cr_assert_eq(policy_load_builtin("udp:192.0.2.10:4433", NULL, &p, &err), 0, "%s", err.msg);
+	cr_assert_eq(p.flow_pressure, 0);
+	policy_free(&p);
+}
