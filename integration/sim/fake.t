@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 50
+plan 51
 sim_host
 export FAKE_SMOLVM_ARGV_LOG="$T/argv"
 SIM_POLICY="$top/fixtures/policies/sim-bottle.json"
@@ -127,7 +127,7 @@ verify_all new 192.0.2.10
 caught "1.9.2 leak wide-prefix (192.0.2.10/32 enforced as /16): caught by egress.denied.around-allowed" 1 \
 	egress.denied.around-allowed not_ok egress.denied.public ok
 # A gateway that refuses only the first try of each destination: every denied destination
-# is tried twice, 100 ms apart, and its denial needs the record of both refusals. The same
+# is tried twice, 50 ms apart, and its denial needs the record of both refusals. The same
 # gateway passes a run that tries once (what the retries are for).
 restart new FAKE_SMOLVM_LEAK=second-try
 verify_all new 192.0.2.10
@@ -145,6 +145,7 @@ verify_all new 192.0.2.10
 caught "1.9.2 leak flow-table-open (fails open past 128 flows): caught under 200 held flows" 1 \
 	egress.pressure ok egress.denied.public not_ok egress.denied.ipv6 not_ok
 sed 's/"flow_pressure": 200/"flow_pressure": 0/' "$POLICY" >"$T/idle.json"
+restart new FAKE_SMOLVM_LEAK=flow-table-open # (a fresh gateway: no flow of the last run left)
 POLICY="$T/idle.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
 caught "1.9.2 leak flow-table-open, no flows held: it passes (why the probe holds them)" 0 egress.denied.public ok
 # smolvm's relay takes no flow past 256 and drops the SYN before its policy check, so a
@@ -155,6 +156,14 @@ sed 's/"flow_pressure": 200/"flow_pressure": 300/' "$POLICY" >"$T/full.json"
 POLICY="$T/full.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
 caught "1.9.2 a full flow table (300 flows asked, 256 held): the denials are unproven, exit 2" 2 \
 	egress.pressure inconclusive egress.denied.public inconclusive
+# DNS over TCP straight to the upstream, while the gateway relays its own TCP/53 there: a
+# VMM socket to upstream:53 may be either, so that destination is unproven (exit 2), though
+# the gateway refused it, never ok (a guest could pad the record with refused connects).
+sed 's|{ "proto": "dns-tcp", "addr": "198.51.100.55", "port": 53 },|&{ "proto": "dns-tcp", "addr": "198.51.100.53", "port": 53 },|' \
+	"$POLICY" >"$T/upstream.json"
+POLICY="$T/upstream.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
+caught "1.9.2 TCP/53 to the upstream beside the gateway's own: unproven, exit 2" 2 \
+	egress.denied.dns-direct inconclusive egress.denied.public ok
 # IPv6 beyond one address: a gateway that lets unique-local addresses through.
 restart new FAKE_SMOLVM_LEAK=ula-open
 verify_all new 192.0.2.10

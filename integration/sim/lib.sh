@@ -32,8 +32,9 @@ sim_enter() {
 sim_host() {
 	ip link set lo up
 	# (192.0.2.9, .11, .1, .254 and 192.0.3.10: the allowed 192.0.2.10's neighbours, where
-	# the class around-allowed binds its sinks)
-	for a in 192.0.2.10/32 198.51.100.1/32 198.51.100.53/32 192.0.2.9/32 192.0.2.11/32 192.0.2.1/32 \
+	# the class around-allowed binds its sinks; 198.51.100.55: a resolver that is not the
+	# upstream, for DNS over TCP straight to it)
+	for a in 192.0.2.10/32 198.51.100.1/32 198.51.100.53/32 198.51.100.55/32 192.0.2.9/32 192.0.2.11/32 192.0.2.1/32 \
 		192.0.2.254/32 192.0.3.10/32; do ip addr add "$a" dev lo; done
 	# (IPv6 beyond one address: a second global stand-in and a ULA one)
 	for a in 2001:db8::1/128 2001:db8:1::2/128 fd00:bd::1/128; do ip addr add "$a" dev lo nodad; done
