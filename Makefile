@@ -19,9 +19,9 @@ SRC_DIRS    := src/core src/smolvm src/launch
 VERIFY_DIRS := verify verify/host verify/db verify/egress verify/gate verify/watch
 CORE_SRC   := $(filter-out src/launch/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 # plan.c, dns.c and git.c are shared with the guest binary; probe.c (its main), conv.c and
-# pressure.c are the guest's alone.
+# pressure.c, echo.c are the guest's alone.
 PROBE_SHARED := verify/probe/plan.c verify/probe/dns.c verify/probe/git.c
-PROBE_GUEST  := verify/probe/probe.c verify/probe/conv.c verify/probe/pressure.c
+PROBE_GUEST  := verify/probe/probe.c verify/probe/conv.c verify/probe/pressure.c verify/probe/echo.c
 VERIFY_SRC := $(filter-out verify/main.c,$(foreach d,$(VERIFY_DIRS),$(wildcard $(d)/*.c))) $(PROBE_SHARED)
 ALL_HDR    := $(foreach d,$(SRC_DIRS) $(VERIFY_DIRS) verify/probe,$(wildcard $(d)/*.h))
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)

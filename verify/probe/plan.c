@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = { "tcp", "udp", "dns-udp", "dns-tcp", "http", "git" };
+static const char *const kind_names[] = { "tcp", "udp", "dns-udp", "dns-tcp", "http", "git", "icmp" };
 
 const char *probe_kind_name(enum probe_kind k)
 {
@@ -156,6 +156,13 @@ static int parse_probe(char **w, int nw, struct plan_probe *p)
 		return -1;
 	if (p->kind == PROBE_HTTP || p->kind == PROBE_GIT)
 		return parse_conversation(w, nw, p);
+	if (p->kind == PROBE_ICMP) { /* "probe ID icmp ADDR 0": an echo has no port */
+		if (nw != 5 || strcmp(w[4], "0") != 0 || parse_addr(w[3], "1", p) < 0)
+			return -1;
+		((struct sockaddr_in *)&p->addr)->sin_port = 0; /* same offset in sockaddr_in6 */
+		snprintf(p->id, sizeof p->id, "%s", w[1]);
+		return 0;
+	}
 	int dns = p->kind == PROBE_DNS_UDP || p->kind == PROBE_DNS_TCP;
 	if (nw != (dns ? 6 : 5))
 		return -1;

@@ -21,13 +21,13 @@
 #define PLAN_GAP_MAX_MS 10000
 #define PLAN_PRESSURE_MAX 1000   /* flows held open to one destination */
 
-enum probe_kind { PROBE_TCP, PROBE_UDP, PROBE_DNS_UDP, PROBE_DNS_TCP, PROBE_HTTP, PROBE_GIT };
-#define PROBE_KINDS 6
+enum probe_kind { PROBE_TCP, PROBE_UDP, PROBE_DNS_UDP, PROBE_DNS_TCP, PROBE_HTTP, PROBE_GIT, PROBE_ICMP };
+#define PROBE_KINDS 7
 
 struct plan_probe {
 	char id[PLAN_ID_MAX + 1];
 	enum probe_kind kind;
-	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port set */
+	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port set (icmp: port 0) */
 	socklen_t addr_len;
 	char qname[PLAN_QNAME_MAX + 1]; /* DNS kinds only */
 	int use_resolv;                 /* DNS kinds: ADDR was "resolv": the guest's own

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echo.h"
 #include "pressure.h"
 #include "slot.h"
 
@@ -141,6 +142,11 @@ static void send_first(struct slot *s, const char *run, int ep)
 	}
 	unsigned char buf[DNS_QUERY_MAX + 2 + 128];
 	size_t n = payload(s, run, buf, sizeof buf);
+	if (s->p->kind == PROBE_ICMP) { /* the nonce line as the echo's data */
+		char text[96];
+		snprintf(text, sizeof text, "%.*s", (int)n, (const char *)buf);
+		n = echo_request(s->p->addr.ss_family, text, buf, sizeof buf);
+	}
 	ssize_t w = send(s->fd, buf, n, MSG_NOSIGNAL);
 	if (w < 0) {
 		slot_finish(s, slot_errno_outcome(errno), errno);
@@ -193,7 +199,8 @@ static void start(struct slot *s, const char *run, int ep)
 		slot_finish(s, "error", ENOENT);
 		return;
 	}
-	s->fd = socket(s->p->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->fd = s->p->kind == PROBE_ICMP ? echo_socket(s->p->addr.ss_family, &s->raw)
+					 : socket(s->p->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		slot_finish(s, "error", errno);
 		return;
@@ -273,6 +280,13 @@ static void on_readable(struct slot *s, int ep)
 			s->rcode = a.rcode;
 			slot_finish(s, "answered", 0);
 		} /* else: not our answer; keep waiting (a spoof must not end the probe) */
+	} else if (s->p->kind == PROBE_ICMP) {
+		char text[96];
+		payload(s, run_plan->run, (unsigned char *)text, sizeof text - 1);
+		text[sizeof text - 1] = '\0';
+		if (echo_reply_to(s->p->addr.ss_family, s->raw, buf, (size_t)n, text))
+			slot_finish(s, "replied", 0);
+		/* else another probe's reply (a raw socket sees every one): keep waiting */
 	} else if (s->p->kind == PROBE_UDP) {
 		slot_finish(s, "replied", 0);
 	} else if (s->rx >= 256) {
@@ -351,7 +365,7 @@ static long long tries_again(struct slot *slots, size_t n, const char *run, int 
 
 /* The pressure flows stay at least this long once open, whatever the probes do: long
  * enough for several of the host's census passes (every 20 ms) to count them. */
-#define PRESSURE_MIN_MS 120
+#define PRESSURE_MIN_MS 200
 
 /* Does any probe still try? Not a done one, a stream that got through (it only waits for
  * its answer), nor a datagram whose last try is out (the gateway took its decision on it

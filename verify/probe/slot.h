@@ -4,6 +4,7 @@
 #ifndef BV_VERIFY_PROBE_SLOT_H
 #define BV_VERIFY_PROBE_SLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +28,7 @@ struct slot {
 	long long last_us;  /* when the last try started */
 	size_t rx;
 	int rcode;
+	bool raw;           /* icmp: a raw socket (what it reads starts with the IP header) */
 	unsigned char query[DNS_QUERY_MAX];
 	int qlen;
 	unsigned char in[DNS_QUERY_MAX + 2];

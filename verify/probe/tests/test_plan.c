@@ -162,3 +162,19 @@ Test(plan, refuses_bad_tries_and_pressure)
 		plan_free(&p);
 	}
 }
+
+Test(plan, an_echo_has_no_port)
+{
+	struct plan p;
+	cr_assert_eq(parse(HEAD "probe e icmp 198.51.100.1 0\nprobe f icmp 2001:db8::1 0\nend 2\n", &p), 0);
+	cr_assert_eq(p.probes[0].kind, PROBE_ICMP);
+	cr_assert_eq(p.probes[1].addr.ss_family, AF_INET6);
+	cr_assert_str_eq(probe_kind_name(PROBE_ICMP), "icmp");
+	plan_free(&p);
+	const char *bad[] = { HEAD "probe e icmp 198.51.100.1 7\nend 1\n", HEAD "probe e icmp 198.51.100.1\nend 1\n",
+			      HEAD "probe e icmp resolv 0\nend 1\n", HEAD "pressure e 5\nprobe e icmp 198.51.100.1 0\nend 1\n" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cr_assert_eq(parse(bad[i], &p), -1, "accepted: %s", bad[i]);
+		plan_free(&p);
+	}
+}
