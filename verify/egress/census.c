@@ -432,6 +432,8 @@ static int dump(struct census *c, long now, struct bv_error *err)
 {
 	bool changed = !same_inodes_as_dumped(c);
 	int r = census_diag_all(c, now, err);
+	if (r == 0)
+		r = census_ping_all(c, now, err);
 	if (r < 0)
 		return r;
 	c->settle = changed ? CENSUS_SETTLE_DUMPS : c->settle ? c->settle - 1 : 0;

@@ -5,8 +5,8 @@
  * Life: census_open (the VMM's pid and start time), then census_sample by hand or
  * census_start ... census_stop around a run, then judge with census_count/census_entry and
  * the flags, then census_free. One pass joins the socket inodes of /proc/PID/fd with a
- * NETLINK_SOCK_DIAG dump (TCP and UDP, IPv4 and IPv6, all states) of our own network
- * namespace; entries are never dropped, so a flow closed since is still reported. */
+ * NETLINK_SOCK_DIAG dump (TCP and UDP, IPv4 and IPv6, all states) and the ping sockets of
+ * /proc/net/icmp{,6} (ICMP echo) of our own network namespace; entries are never dropped, so a flow closed since is still reported. */
 #ifndef BV_VERIFY_EGRESS_CENSUS_H
 #define BV_VERIFY_EGRESS_CENSUS_H
 
@@ -31,7 +31,8 @@ struct census_endpoint {
 };
 
 struct census_entry {
-	int proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	int proto;  /* IPPROTO_TCP, IPPROTO_UDP, or IPPROTO_ICMP (a ping socket, either family;
+	             * its local port is the echo identifier) */
 	int family; /* AF_INET or AF_INET6 (a dual-stack socket: AF_INET6, ::ffff:a.b.c.d) */
 	struct census_endpoint local, remote;
 	int state;  /* the kernel's TCP_* state when last seen; UDP: TCP_ESTABLISHED when

@@ -124,7 +124,7 @@ static int diag_parse(struct census *c, size_t len, struct dump *d)
 
 const char *census_proto_name(int proto)
 {
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_ICMP ? "icmp" : "?";
 }
 
 /* One dump (family, proto) read to its end: 0, 1 when cut short at a limit, or -errno. */

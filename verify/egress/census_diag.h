@@ -12,9 +12,12 @@
 bool census_is_vmm_inode(const struct census *c, unsigned long long ino);
 /* Add or refresh the entry keyed like key (inode and both endpoints) as seen at now. */
 int census_entry_upsert(struct census *c, const struct census_entry *key, long now);
-/* "tcp", "udp" or "?". */
+/* "tcp", "udp", "icmp" or "?". */
 const char *census_proto_name(int proto);
 /* One pass of dumps (TCP, UDP; IPv4, IPv6): 0, or -errno with err set. */
 int census_diag_all(struct census *c, long now, struct bv_error *err);
+/* The VMM's ping sockets (census_ping.c: /proc/net/icmp, icmp6), as entries of proto
+ * IPPROTO_ICMP in either family: 0, or -errno with err set. */
+int census_ping_all(struct census *c, long now, struct bv_error *err);
 
 #endif

@@ -22,7 +22,7 @@ bool census_entry_is_egress(const struct census_entry *e)
 		return false;
 	if (e->proto == IPPROTO_TCP)
 		return e->state != TCP_LISTEN;
-	return e->proto == IPPROTO_UDP;
+	return e->proto == IPPROTO_UDP || e->proto == IPPROTO_ICMP;
 }
 
 bool census_entry_is_listener(const struct census_entry *e)
@@ -37,7 +37,7 @@ static const char *state_name(const struct census_entry *e)
 		NULL, "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
 		"TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
 	};
-	if (e->proto == IPPROTO_UDP)
+	if (e->proto == IPPROTO_UDP || e->proto == IPPROTO_ICMP)
 		return e->state == TCP_ESTABLISHED ? "CONNECTED" : "UNCONNECTED";
 	if (e->state > 0 && (size_t)e->state < sizeof tcp / sizeof *tcp && tcp[e->state])
 		return tcp[e->state];

@@ -221,7 +221,7 @@ void evidence_free(struct evidence *ev)
  * a.b.c.d). False for what is never logged (UDP/53). */
 static bool refusal_key(const struct policy_dest *d, enum denial_op *op, struct sockaddr_storage *ss)
 {
-	if (d->kind == PROBE_DNS_UDP || !dest_sockaddr(d, ss))
+	if (d->kind == PROBE_DNS_UDP || d->kind == PROBE_ICMP || !dest_sockaddr(d, ss))
 		return false;
 	*op = tcp_kind(d->kind) ? DENIAL_CONNECT : DENIAL_SENDTO;
 	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
@@ -265,8 +265,35 @@ static uint32_t refusals_in(const struct denial_set *set, const struct policy_de
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+/* ICMP echo: smolvm drops a denied echo and records nothing, but decides it by the very
+ * check that refuses TCP and UDP, on the address alone (should_relay_icmp is
+ * egress.allows: crates/smolvm-network/src/icmp_relay.rs @v1.9.3). So a refusal of any
+ * port at d's address during the run says the gateway denies the address. */
+static bool address_refused_in(const struct denial_set *set, const struct policy_dest *d)
+{
+	struct policy_dest any = *d;
+	enum denial_op op;
+	struct sockaddr_storage ss;
+	any.kind = PROBE_TCP, any.port = 1;
+	if (!refusal_key(&any, &op, &ss))
+		return false;
+	size_t alen = ss.ss_family == AF_INET ? 4 : 16;
+	const unsigned char *want = ss.ss_family == AF_INET ? (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr
+							   : (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+	for (size_t i = 0; i < set->len; i++) {
+		const struct denial *r = &set->items[i].d;
+		bool mapped = r->family == AF_INET6 && alen == 4 && memcmp(r->addr, v4_mapped, 12) == 0 &&
+			      memcmp(r->addr + 12, want, 4) == 0;
+		if (mapped || (r->family == ss.ss_family && memcmp(r->addr, want, alen) == 0))
+			return true;
+	}
+	return false;
+}
+
 static bool refused_in(const struct denial_set *set, const struct policy_dest *d, unsigned need)
 {
+	if (d->kind == PROBE_ICMP)
+		return address_refused_in(set, d);
 	uint32_t n = refusals_in(set, d);
 	return n > 0 && n >= need;
 }
@@ -277,7 +304,10 @@ static bool census_ambiguous(const struct evidence *ev, const struct policy_dest
  * getting through: unproven, not denied. */
 bool evidence_refused(const struct evidence *ev, const struct policy_dest *d, unsigned need)
 {
-	return ev->denials_ok && refused_in(&ev->set, d, need) && !census_ambiguous(ev, d);
+	/* an echo's denial is an inference (address_refused_in): the census must have watched
+	 * for a relayed echo the whole run */
+	return ev->denials_ok && refused_in(&ev->set, d, need) && !census_ambiguous(ev, d) &&
+	       (d->kind != PROBE_ICMP || ev->census_ok);
 }
 
 static void peek_guard(struct evidence *ev)
@@ -345,11 +375,11 @@ static bool dest_match_of(const struct evidence *ev, const struct policy_dest *d
 {
 	if (!dest_sockaddr(d, &m->ss))
 		return false;
-	m->proto = tcp_kind(d->kind) ? IPPROTO_TCP : IPPROTO_UDP;
+	m->proto = tcp_kind(d->kind) ? IPPROTO_TCP : d->kind == PROBE_ICMP ? IPPROTO_ICMP : IPPROTO_UDP;
 	m->port = d->port;
 	/* Port 53 at the gateway is its own DNS (UDP always, TCP from 1.2.5), relayed to its
 	 * upstream: never host loopback's port 53 (where a DNS guard may listen). */
-	m->via_loopback = (!ev->tsi && is_gateway(d->addr) && d->port != 53) ||
+	m->via_loopback = (!ev->tsi && is_gateway(d->addr) && d->port != 53 && d->kind != PROBE_ICMP) ||
 			  (ev->tsi && m->ss.ss_family == AF_INET &&
 			   ((const unsigned char *)&((struct sockaddr_in *)&m->ss)->sin_addr)[0] == 127);
 	return true;
@@ -499,9 +529,10 @@ bool evidence_guest_local(const struct evidence *ev, const struct policy_dest *d
 void evidence_words(const struct evidence *ev, const struct policy_dest *d, unsigned need, const char *qname,
 		    char *buf, size_t cap)
 {
-	uint32_t n = ev->denials_ok ? refusals_in(&ev->set, d) : 0;
+	uint32_t n = !ev->denials_ok ? 0 : d->kind == PROBE_ICMP ? address_refused_in(&ev->set, d) : refusals_in(&ev->set, d);
 	char many[48];
-	snprintf(many, sizeof many, n >= need ? "refused" : "refused-%u-of-%u", (unsigned)n, need);
+	snprintf(many, sizeof many, d->kind == PROBE_ICMP ? "address-refused" : n >= need ? "refused" : "refused-%u-of-%u",
+		 (unsigned)n, need);
 	const char *record = !ev->denial_log ? "none-kept" : !ev->denials_ok ? "unreadable"
 			     : n == 0 ? "no-refusal" : many;
 	const char *census = evidence_census_saw(ev, d) ? "saw" : ev->census_ok ? "nothing" : "not-run";

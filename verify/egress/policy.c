@@ -23,6 +23,10 @@ static int kind_of(const char *s, enum probe_kind *k)
 			*k = (enum probe_kind)i;
 			return 0;
 		}
+	if (s && strcmp(s, "icmp") == 0) {
+		*k = PROBE_ICMP;
+		return 0;
+	}
 	return -1;
 }
 
@@ -72,8 +76,9 @@ static int parse_dest(const cJSON *d, const char *cls, bool control, struct poli
 	    !addr || strlen(addr) >= sizeof out->addr ||
 	    (resolv && out->kind != PROBE_DNS_UDP && out->kind != PROBE_DNS_TCP) ||
 	    (!resolv && inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) ||
-	    !port_of(port, &out->port) || (control && cJSON_IsString(port)))
-		return bv_error_set(err, EINVAL, "policy: destination in \"%s\" needs proto (tcp, udp, dns-udp, dns-tcp), addr (an IP literal) and port (1..65535, or \"random\" but for a control)", cls);
+	    (out->kind == PROBE_ICMP ? port != NULL || control : !port_of(port, &out->port)) ||
+	    (control && cJSON_IsString(port)))
+		return bv_error_set(err, EINVAL, "policy: destination in \"%s\" needs proto (tcp, udp, dns-udp, dns-tcp; icmp: denied only, no port), addr (an IP literal) and port (1..65535, or \"random\" but for a control)", cls);
 	out->random_port = cJSON_IsString(port);
 	snprintf(out->cls, sizeof out->cls, "%s", cls);
 	snprintf(out->addr, sizeof out->addr, "%s", addr);
@@ -101,6 +106,8 @@ static bool same_transport(enum probe_kind a, enum probe_kind b)
 /* Another destination already holds d's sink address and port (TCP or UDP alike). */
 static bool port_taken(const struct policy *p, const struct policy_dest *d)
 {
+	if (d->kind == PROBE_ICMP) /* no port: destinations at one address share its echo sink */
+		return false;
 	for (size_t i = 0; i < p->n_dests; i++)
 		if (p->dests[i].port == d->port && same_transport(p->dests[i].kind, d->kind) &&
 		    strcmp(p->dests[i].sink_addr, d->sink_addr) == 0)

@@ -35,7 +35,7 @@ static enum sink_kind sink_kind_of(const struct policy_dest *d)
 {
 	enum probe_kind k = d->kind;
 	return d->scan ? SINK_SCAN : k == PROBE_TCP ? SINK_TCP : k == PROBE_UDP ? SINK_UDP
-				   : k == PROBE_DNS_UDP ? SINK_DNS_UDP : SINK_DNS_TCP;
+				   : k == PROBE_DNS_UDP ? SINK_DNS_UDP : k == PROBE_ICMP ? SINK_ICMP : SINK_DNS_TCP;
 }
 
 static int spec_of(const struct policy_dest *d, struct sink_spec *s)
@@ -149,6 +149,10 @@ static bool decided_early(struct egress_run *e, size_t i)
 	 * evidence (a relayed UDP/53 query is a socket to the upstream, not to d: not that). */
 	if (egress_sink_saw(e, i))
 		return !e->ev.census_started || d->kind == PROBE_DNS_UDP || (e->outside && evidence_dns_relayed(&e->ev, d));
+	/* An echo's denial is read off the other traffic's refusals at its address: it is
+	 * waited for long enough for a relayed echo to show at a sink or in the census. */
+	if (d->kind == PROBE_ICMP && (!e->active_ms || bv_now_ms() - e->active_ms < EGRESS_ICMP_GRACE_MS))
+		return false;
 	return evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d, e->need[i]) ||
 	       (is_dns(d) && d->accept_gap && evidence_contained_so_far(&e->ev, q));
 }
@@ -160,6 +164,8 @@ static bool evidence_is_in(void *ctx)
 	if (sinks_peek(e->sinks) < 0)
 		return false;
 	evidence_peek(&e->ev);
+	if (!e->active_ms && e->ev.live_ok && e->ev.live.n_denials) /* the probe runs in the guest */
+		e->active_ms = bv_now_ms();
 	for (size_t i = 0; i < e->p->n_dests; i++)
 		if (!decided_early(e, i))
 			return false;

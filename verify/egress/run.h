@@ -40,6 +40,7 @@ struct egress_run {
 	bool outside;
 	struct evidence ev;
 	const struct bv_cidr_set *allowed; /* the bottle's allowlist (transport), or NULL */
+	long active_ms; /* bv_now_ms when the gateway's record first showed the probe's traffic */
 };
 
 /* 0 with every verdict set (a failed probe or sink makes them inconclusive, not an
@@ -57,6 +58,10 @@ void egress_run_set_after(void (*fn)(void));
 /* After an early end: a few more census passes (CENSUS_INTERVAL_MS) for the flows the
  * probe opened last. */
 #define EGRESS_TAIL_MS 60
+/* An ICMP destination is not decided by the refusals at its address until this long after
+ * the record first showed the probe's traffic (the echoes leave with the first tries): a
+ * relayed echo has reached a sink and several census passes by then. */
+#define EGRESS_ICMP_GRACE_MS 100
 /* How often a smolvm run asks whether the outside evidence is all in. */
 #define EGRESS_WATCH_MS 10
 

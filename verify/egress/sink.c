@@ -147,6 +147,22 @@ static void make_nxdomain(unsigned char *msg)
 	msg[6] = msg[7] = msg[8] = msg[9] = msg[10] = msg[11] = 0;
 }
 
+/* An echo request's data: after the IPv4 header (a raw IPv4 socket reads it) and the 8
+ * bytes of ICMP header; NULL when buf is no echo request. */
+static const unsigned char *echo_data(const unsigned char *buf, size_t n, int family, size_t *len)
+{
+	size_t off = 0;
+	if (family == AF_INET) {
+		if (n < 20 || (buf[0] >> 4) != 4)
+			return NULL;
+		off = (size_t)(buf[0] & 15) * 4;
+	}
+	if (n < off + 8 || buf[off] != (family == AF_INET ? 8 : 128) || buf[off + 1] != 0)
+		return NULL;
+	*len = n - off - 8;
+	return buf + off + 8;
+}
+
 static bool serve_datagram(int fd, enum sink_kind kind, const char *run, int log_fd)
 {
 	unsigned char buf[CONN_BUF];
@@ -156,9 +172,11 @@ static bool serve_datagram(int fd, enum sink_kind kind, const char *run, int log
 	ssize_t n = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
 	if (n <= 0)
 		return false;
-	int got = kind == SINK_DNS_UDP
-			  ? sink_nonce_from_qname(buf, (size_t)n, run, id, sizeof id)
-			  : sink_nonce_from_payload((const char *)buf, (size_t)n, run, id, sizeof id);
+	size_t dlen = 0;
+	const unsigned char *echo = kind == SINK_ICMP ? echo_data(buf, (size_t)n, from.ss_family, &dlen) : NULL;
+	int got = kind == SINK_DNS_UDP ? sink_nonce_from_qname(buf, (size_t)n, run, id, sizeof id)
+		  : kind == SINK_ICMP	? (echo ? sink_nonce_from_payload((const char *)echo, dlen, run, id, sizeof id) : -1)
+					: sink_nonce_from_payload((const char *)buf, (size_t)n, run, id, sizeof id);
 	if (got == 0)
 		log_id(log_fd, id);
 	if (kind == SINK_DNS_UDP && n >= 12) {
@@ -319,7 +337,7 @@ static void __attribute__((noreturn)) drain_and_exit(int ep, struct sink_set *s,
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->fds[i] < 0)
 			continue;
-		if (s->kinds[i] == SINK_UDP || s->kinds[i] == SINK_DNS_UDP)
+		if (s->kinds[i] == SINK_UDP || s->kinds[i] == SINK_DNS_UDP || s->kinds[i] == SINK_ICMP)
 			while (serve_datagram(s->fds[i], s->kinds[i], s->run, s->log_fd))
 				;
 		else
@@ -360,7 +378,9 @@ static void __attribute__((noreturn)) child_loop(struct sink_set *s, int stop_r)
 static int sink_bind(const struct sink_spec *sp)
 {
 	bool stream = sp->kind == SINK_TCP || sp->kind == SINK_DNS_TCP || sp->kind == SINK_SCAN;
-	int fd = socket(sp->addr.ss_family, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int icmp = sp->addr.ss_family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	int fd = sp->kind == SINK_ICMP ? socket(sp->addr.ss_family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, icmp)
+				       : socket(sp->addr.ss_family, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0)
 		return -1;

@@ -1,6 +1,7 @@
 /* sink.h - the host-side ground truth: recording listeners for one probe run.
  * TCP and UDP listeners log every "BV1 RUN ID" nonce they receive; DNS sinks (UDP and
- * TCP) log every query name "ID.RUN...." and answer NXDOMAIN. They serve in a child
+ * TCP) log every query name "ID.RUN...." and answer NXDOMAIN; ICMP sinks log the nonce an
+ * echo request carries. They serve in a child
  * process until stopped; the parent then knows which probe ids reached a sink. */
 #ifndef BV_VERIFY_EGRESS_SINK_H
 #define BV_VERIFY_EGRESS_SINK_H
@@ -15,7 +16,9 @@
  * keeps up to 64 KiB per connection, answers an HTTP request with 200, and at the end
  * logs every "BV1 RUN ID" nonce and every token (ghp_/bvn_ + 36 of [0-9a-z]) anywhere in
  * the bytes. */
-enum sink_kind { SINK_TCP, SINK_UDP, SINK_DNS_UDP, SINK_DNS_TCP, SINK_SCAN };
+/* SINK_ICMP: a raw ICMP (or ICMPv6) socket bound to the address: logs the nonce of every
+ * echo request that arrives there (the kernel answers it); needs CAP_NET_RAW, else down. */
+enum sink_kind { SINK_TCP, SINK_UDP, SINK_DNS_UDP, SINK_DNS_TCP, SINK_SCAN, SINK_ICMP };
 
 struct sink_spec {
 	enum sink_kind kind;

@@ -25,6 +25,7 @@ static const struct {
 	{ "ip-literal", "gate.ip-literal.direct" },
 	{ "ipv4-mapped", "gate.ip-literal.direct" },
 	{ "service-ports", "gate.ip-literal.direct" },
+	{ "icmp", "gate.ip-literal.direct" }, /* an echo to an address is a direct try too */
 	{ "dns-direct", "gate.dns.direct" },
 	{ "dns-carveout", "gate.dns.direct" },
 	{ "public-resolvers", "gate.dns.direct" },

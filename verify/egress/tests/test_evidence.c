@@ -75,3 +75,17 @@ Test(evidence, a_refusal_logged_in_the_mapped_form_counts)
 	cr_assert(evidence_refused(&ev, &d, 2));
 	denial_set_free(&ev.set);
 }
+
+/* smolvm keeps no record of a denied echo: its denial is the gateway's refusal of other
+ * traffic to the same address (the same egress check), with the census followed whole. */
+Test(evidence, an_echo_is_denied_by_a_refusal_at_its_address)
+{
+	struct evidence ev;
+	struct policy_dest e = dest(PROBE_ICMP, "198.51.100.1", 0), f = dest(PROBE_ICMP, "198.51.100.2", 0);
+	with_record(&ev, LINE("connect to 198.51.100.1:7001"));
+	cr_assert_not(evidence_refused(&ev, &e, 2), "not without the census");
+	ev.census_ok = true;
+	cr_assert(evidence_refused(&ev, &e, 2));
+	cr_assert_not(evidence_refused(&ev, &f, 1), "no refusal at that address");
+	denial_set_free(&ev.set);
+}

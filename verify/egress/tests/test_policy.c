@@ -246,3 +246,22 @@ Test(policy, builtin_takes_no_pressure_without_a_tcp_destination)
 	cr_assert_eq(p.flow_pressure, 0);
 	policy_free(&p);
 }
+
+Test(policy, an_echo_is_denied_only_and_has_no_port)
+{
+	struct policy p;
+	cr_assert_eq(parse("{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],"
+			   "\"denied\":{\"icmp\":[{\"proto\":\"icmp\",\"addr\":\"198.51.100.1\"},{\"proto\":\"icmp\",\"addr\":\"198.51.100.1\"}]}}", &p), 0);
+	cr_assert_eq(p.dests[1].kind, PROBE_ICMP);
+	cr_assert_eq(p.dests[1].port, 0);
+	policy_free(&p);
+	const char *bad[] = {
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"icmp\",\"addr\":\"192.0.2.1\"}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"icmp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"icmp\",\"addr\":\"resolv\"}]}}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cr_assert_eq(parse(bad[i], &p), -EINVAL, "accepted %s", bad[i]);
+		policy_free(&p);
+	}
+}
