@@ -15,16 +15,3 @@ mean_us() {
 	echo $((($(date +%s%N) - _s) / RUNS / 1000))
 }
 
-# mean_us_apart GAP CMD...: as mean_us, but the runs GAP seconds apart, the pause not timed
-# (a run whose early end left its probe in the guest: that probe's flows are gone by then).
-mean_us_apart() {
-	_g=$1 _t=0 _i=0
-	shift
-	while [ $_i -lt "$RUNS" ]; do
-		_s=$(date +%s%N)
-		"$@" || true
-		_t=$((_t + $(date +%s%N) - _s)) _i=$((_i + 1))
-		sleep "$_g"
-	done
-	echo $((_t / RUNS / 1000))
-}

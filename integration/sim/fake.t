@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/integration/sim/lib.sh"
 sim_enter "$@"
 . "$top/integration/lib.sh"
-plan 51
+plan 54
 sim_host
 export FAKE_SMOLVM_ARGV_LOG="$T/argv"
 SIM_POLICY="$top/fixtures/policies/sim-bottle.json"
@@ -97,7 +97,7 @@ verify_all new 192.0.2.10
 caught "1.9.2 confined: exit 0; DNS carve-out is a TODO, the gateway path denied" 0 \
 	egress.control ok egress.denied.dns-carveout todo egress.denied.host-loopback-gateway ok \
 	egress.denied.ipv6 ok egress.denied.ipv4-mapped ok egress.denied.service-ports ok egress.denied.around-allowed ok \
-	egress.denied.dns-direct ok egress.pressure ok db.network_backend ok
+	egress.denied.dns-direct ok egress.pressure ok egress.denied.icmp ok db.network_backend ok
 if grep -Eq ' machine cp --mode 700 [^ ]*bottle-probe new:/tmp/bottle-probe\.[A-Za-z0-9]{6}$' "$T/argv" &&
 	grep -Eq ' machine exec --name new -- /tmp/bottle-probe\.[A-Za-z0-9]{6} --ok-exit 77 --remove /tmp/bottle-probe\.[A-Za-z0-9]{6}\.plan$' "$T/argv"; then
 	ok "1.9.2: the probe is copied with --mode 700 and run directly"
@@ -168,6 +168,19 @@ caught "1.9.2 TCP/53 to the upstream beside the gateway's own: unproven, exit 2"
 restart new FAKE_SMOLVM_LEAK=ula-open
 verify_all new 192.0.2.10
 caught "1.9.2 leak ula-open (fc00::/7 let through): caught by egress.denied.ipv6" 1 egress.denied.ipv6 not_ok egress.denied.public ok
+# ICMP echo: smolvm relays an allowed echo through a host ping socket and drops a denied
+# one unrecorded. A gateway that relays every echo is caught at the sinks and in the census
+# of the VMM's ping sockets; where the host holds no sink (a real bottle's public
+# addresses), the census alone catches it.
+restart new FAKE_SMOLVM_LEAK=icmp-open
+verify_all new 192.0.2.10
+caught "1.9.2 leak icmp-open (every echo relayed): caught by egress.denied.icmp and the census" 1 \
+	egress.denied.icmp not_ok egress.census not_ok egress.denied.public ok
+if grep -q 'icmp 198.51.100.1:[0-9]* -> 198.51.100.1:0' "$T/all.json"; then ok "... with the VMM's ping socket in the evidence"; else not_ok "icmp census evidence" "$(grep -o '"evidence":"[^"]*"' "$T/all.json" | grep icmp | head -2)"; fi
+sed 's|{ "proto": "icmp", "addr": "\([^"]*\)" }|{ "proto": "icmp", "addr": "\1", "sink": false }|' "$POLICY" >"$T/nosink.json"
+restart new FAKE_SMOLVM_LEAK=icmp-open
+POLICY="$T/nosink.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
+caught "1.9.2 leak icmp-open, no sink for the echo: the census alone catches it" 1 egress.denied.icmp not_ok
 # What only the census sees: a gateway that dials host loopback by another address (a sink
 # on 127.0.0.1 misses it; something listens on 127.0.0.2:7003 so the flow lives), and one
 # that lets a denied flow through late (after the probe gave up on it).
