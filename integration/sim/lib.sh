@@ -40,7 +40,8 @@ sim_host() {
 	for a in 2001:db8::1/128 2001:db8:1::2/128 fd00:bd::1/128; do ip addr add "$a" dev lo nodad; done
 	# ping sockets for every group, as a systemd host has them (50-default.conf): smolvm's
 	# gateway relays guest echo through them (icmp_relay.rs)
-	sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+	sysctl -qw net.ipv4.ping_group_range="0 2147483647" 2>/dev/null ||
+		sysctl -qw net.ipv4.ping_group_range="0 0" # rootless: only our group is mapped
 	mkdir -p "$T/bin" "$T/home"
 	ln -s "$top/fixtures/fake-smolvm" "$T/bin/smolvm"
 	export PATH="$T/bin:$PATH" HOME="$T/home"

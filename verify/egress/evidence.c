@@ -251,50 +251,41 @@ static uint32_t refusals_in(const struct denial_set *set, const struct policy_de
 	struct sockaddr_storage ss;
 	if (!refusal_key(d, &op, &ss))
 		return 0;
+	/* Only the form the gateway judged: a "[::ffff:a.b.c.d]" line is an IPv6 flow smolvm
+	 * decided as IPv6 (a v4 prefix never holds it: egress.rs Cidr::contains @v1.9.3), so a
+	 * root guest's raw IPv6 SYN there proves nothing of a.b.c.d. */
 	const struct denial_entry *e = denials_find(set, op, (const struct sockaddr *)&ss);
-	uint64_t n = e ? e->count : 0;
-	/* A gateway that logged an IPv4 destination in its mapped form counts too. */
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
-		struct sockaddr_in6 m = { .sin6_family = AF_INET6, .sin6_port = v4->sin_port };
-		memcpy(&m.sin6_addr, v4_mapped, 12);
-		memcpy((unsigned char *)&m.sin6_addr + 12, &v4->sin_addr, 4);
-		if ((e = denials_find(set, op, (const struct sockaddr *)&m)))
-			n += e->count;
-	}
-	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	return e ? e->count : 0;
 }
 
 /* ICMP echo: smolvm drops a denied echo and records nothing, but decides it by the very
  * check that refuses TCP and UDP, on the address alone (should_relay_icmp is
- * egress.allows: crates/smolvm-network/src/icmp_relay.rs @v1.9.3). So a refusal of any
- * port at d's address during the run says the gateway denies the address. */
-static bool address_refused_in(const struct denial_set *set, const struct policy_dest *d)
+ * egress.allows: crates/smolvm-network/src/icmp_relay.rs @v1.9.3). So refusals of any
+ * port at d's address during the run say the gateway denies the address: as many as the
+ * echo had tries (the probe's other tries there went out with them). */
+static uint32_t address_refusals_in(const struct denial_set *set, const struct policy_dest *d)
 {
 	struct policy_dest any = *d;
 	enum denial_op op;
 	struct sockaddr_storage ss;
 	any.kind = PROBE_TCP, any.port = 1;
+	uint64_t n = 0;
 	if (!refusal_key(&any, &op, &ss))
-		return false;
+		return 0;
 	size_t alen = ss.ss_family == AF_INET ? 4 : 16;
 	const unsigned char *want = ss.ss_family == AF_INET ? (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr
 							   : (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
 	for (size_t i = 0; i < set->len; i++) {
 		const struct denial *r = &set->items[i].d;
-		bool mapped = r->family == AF_INET6 && alen == 4 && memcmp(r->addr, v4_mapped, 12) == 0 &&
-			      memcmp(r->addr + 12, want, 4) == 0;
-		if (mapped || (r->family == ss.ss_family && memcmp(r->addr, want, alen) == 0))
-			return true;
+		if (r->family == ss.ss_family && memcmp(r->addr, want, alen) == 0)
+			n += set->items[i].count;
 	}
-	return false;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 static bool refused_in(const struct denial_set *set, const struct policy_dest *d, unsigned need)
 {
-	if (d->kind == PROBE_ICMP)
-		return address_refused_in(set, d);
-	uint32_t n = refusals_in(set, d);
+	uint32_t n = d->kind == PROBE_ICMP ? address_refusals_in(set, d) : refusals_in(set, d);
 	return n > 0 && n >= need;
 }
 
@@ -529,9 +520,9 @@ bool evidence_guest_local(const struct evidence *ev, const struct policy_dest *d
 void evidence_words(const struct evidence *ev, const struct policy_dest *d, unsigned need, const char *qname,
 		    char *buf, size_t cap)
 {
-	uint32_t n = !ev->denials_ok ? 0 : d->kind == PROBE_ICMP ? address_refused_in(&ev->set, d) : refusals_in(&ev->set, d);
+	uint32_t n = !ev->denials_ok ? 0 : d->kind == PROBE_ICMP ? address_refusals_in(&ev->set, d) : refusals_in(&ev->set, d);
 	char many[48];
-	snprintf(many, sizeof many, d->kind == PROBE_ICMP ? "address-refused" : n >= need ? "refused" : "refused-%u-of-%u",
+	snprintf(many, sizeof many, n >= need ? "%srefused" : "%srefused-%u-of-%u", d->kind == PROBE_ICMP ? "address-" : "",
 		 (unsigned)n, need);
 	const char *record = !ev->denial_log ? "none-kept" : !ev->denials_ok ? "unreadable"
 			     : n == 0 ? "no-refusal" : many;

@@ -79,6 +79,9 @@ static int parse_dest(const cJSON *d, const char *cls, bool control, struct poli
 	    (out->kind == PROBE_ICMP ? port != NULL || control : !port_of(port, &out->port)) ||
 	    (control && cJSON_IsString(port)))
 		return bv_error_set(err, EINVAL, "policy: destination in \"%s\" needs proto (tcp, udp, dns-udp, dns-tcp; icmp: denied only, no port), addr (an IP literal) and port (1..65535, or \"random\" but for a control)", cls);
+	/* An echo to ::ffff:a.b.c.d is ICMPv6 that smolvm judges as IPv6: ask a.b.c.d instead. */
+	if (out->kind == PROBE_ICMP && inet_pton(AF_INET6, addr, buf) == 1 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)buf))
+		return bv_error_set(err, EINVAL, "policy: an icmp destination in \"%s\" cannot be IPv4-mapped (%s): name the IPv4 address", cls, addr);
 	out->random_port = cJSON_IsString(port);
 	snprintf(out->cls, sizeof out->cls, "%s", cls);
 	snprintf(out->addr, sizeof out->addr, "%s", addr);

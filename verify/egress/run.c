@@ -149,10 +149,18 @@ static bool decided_early(struct egress_run *e, size_t i)
 	 * evidence (a relayed UDP/53 query is a socket to the upstream, not to d: not that). */
 	if (egress_sink_saw(e, i))
 		return !e->ev.census_started || d->kind == PROBE_DNS_UDP || (e->outside && evidence_dns_relayed(&e->ev, d));
-	/* An echo's denial is read off the other traffic's refusals at its address: it is
-	 * waited for long enough for a relayed echo to show at a sink or in the census. */
-	if (d->kind == PROBE_ICMP && (!e->active_ms || bv_now_ms() - e->active_ms < EGRESS_ICMP_GRACE_MS))
-		return false;
+	/* An echo's denial is read off the other traffic's refusals at its address: once they
+	 * are all in (the echo's last try went with them), it is waited for long enough for a
+	 * relayed echo to show at a sink or in the census. */
+	if (d->kind == PROBE_ICMP) {
+		if (!evidence_refused_so_far(&e->ev, d, e->need[i]))
+			return false;
+		if (!e->ready_ms[i])
+			e->ready_ms[i] = bv_now_ms();
+		/* (the refusals may be the first round's, at an address probed many times) */
+		long grace = EGRESS_ICMP_GRACE_MS + (long)(e->p->attempts - 1) * e->p->retry_gap_ms;
+		return bv_now_ms() - e->ready_ms[i] >= grace;
+	}
 	return evidence_guest_local(&e->ev, d) || evidence_refused_so_far(&e->ev, d, e->need[i]) ||
 	       (is_dns(d) && d->accept_gap && evidence_contained_so_far(&e->ev, q));
 }
@@ -164,8 +172,6 @@ static bool evidence_is_in(void *ctx)
 	if (sinks_peek(e->sinks) < 0)
 		return false;
 	evidence_peek(&e->ev);
-	if (!e->active_ms && e->ev.live_ok && e->ev.live.n_denials) /* the probe runs in the guest */
-		e->active_ms = bv_now_ms();
 	for (size_t i = 0; i < e->p->n_dests; i++)
 		if (!decided_early(e, i))
 			return false;
@@ -290,6 +296,7 @@ void egress_group_fold(const struct egress_run *e,
 		}
 		g->n++;
 		g->control = g->control || d->control;
+		g->echo = g->echo || d->kind == PROBE_ICMP;
 		egress_evidence_line(e, i, g->evidence, sizeof g->evidence);
 		bool is_open = e->v[i] == VERDICT_OPEN;
 		bool unjudged = e->v[i] == VERDICT_INCONCLUSIVE;
@@ -338,7 +345,8 @@ static int setup(struct egress_run *e, struct bv_error *err)
 	e->results = calloc(e->p->n_dests + 1, sizeof *e->results);
 	e->v = calloc(e->p->n_dests + 1, sizeof *e->v);
 	e->need = calloc(e->p->n_dests + 1, sizeof *e->need);
-	if (!pt || !e->results || !e->v || !e->need) {
+	e->ready_ms = calloc(e->p->n_dests + 1, sizeof *e->ready_ms);
+	if (!pt || !e->results || !e->v || !e->need || !e->ready_ms) {
 		free(pt);
 		return bv_error_set(err, ENOMEM, "out of memory");
 	}
@@ -410,5 +418,6 @@ void egress_run_free(struct egress_run *e)
 	free(e->results);
 	free(e->v);
 	free(e->need);
+	free(e->ready_ms);
 	memset(e, 0, sizeof *e);
 }

@@ -40,7 +40,7 @@ struct egress_run {
 	bool outside;
 	struct evidence ev;
 	const struct bv_cidr_set *allowed; /* the bottle's allowlist (transport), or NULL */
-	long active_ms; /* bv_now_ms when the gateway's record first showed the probe's traffic */
+	long *ready_ms;  /* per ICMP destination: bv_now_ms when the refusals at its address were all in */
 };
 
 /* 0 with every verdict set (a failed probe or sink makes them inconclusive, not an
@@ -59,8 +59,8 @@ void egress_run_set_after(void (*fn)(void));
  * probe opened last. */
 #define EGRESS_TAIL_MS 60
 /* An ICMP destination is not decided by the refusals at its address until this long after
- * the record first showed the probe's traffic (the echoes leave with the first tries): a
- * relayed echo has reached a sink and several census passes by then. */
+ * they were all in (its last try left with them): a relayed echo has reached a sink and
+ * several census passes by then. */
 #define EGRESS_ICMP_GRACE_MS 100
 /* How often a smolvm run asks whether the outside evidence is all in. */
 #define EGRESS_WATCH_MS 10
@@ -91,6 +91,7 @@ struct egress_group {
 	size_t n;
 	size_t guest_local; /* members left out: the guest's own loopback (evidence_guest_local) */
 	bool open, unsure, all_gaps, control;
+	bool echo;           /* an ICMP echo is a member */
 	const char *gap;     /* the last accepted gap's reason, or NULL */
 	bool dns_gap;        /* an accepted gap is DNS (the carve-out a DNS guard closes) */
 	char evidence[3072]; /* one egress_evidence_line per member */

@@ -259,6 +259,7 @@ Test(policy, an_echo_is_denied_only_and_has_no_port)
 		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"icmp\",\"addr\":\"192.0.2.1\"}],\"denied\":{\"x\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
 		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"icmp\",\"addr\":\"192.0.2.9\",\"port\":1}]}}",
 		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"icmp\",\"addr\":\"resolv\"}]}}",
+		"{\"deadline_ms\":500,\"controls\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1\",\"port\":1}],\"denied\":{\"x\":[{\"proto\":\"icmp\",\"addr\":\"::ffff:192.0.2.9\"}]}}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		cr_assert_eq(parse(bad[i], &p), -EINVAL, "accepted %s", bad[i]);
