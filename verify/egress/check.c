@@ -32,9 +32,11 @@ static void class_point(struct bv_report *r, const struct egress_run *e, const c
 	egress_group_fold(e, in_class, cls, &g);
 	snprintf(id, sizeof id, g.control ? "egress.control" : "egress.denied.%s", cls);
 	enum bv_status st = g.n == 0 ? BV_SKIP : egress_group_status(g.open, g.all_gaps, g.unsure);
-	/* An echo's denial is inferred (smolvm records none): the point says so. */
-	const char *weak = e->outside && g.echo ? " (echo: inferred from the gateway's refusals at the same addresses; "
-						 "smolvm records no denied echo, and no sink or census saw one)" : "";
+	/* An echo's denial is inferred (smolvm records none): an ok point says so. */
+	const char *weak = e->outside && g.echo && st == BV_OK
+				   ? " (echo: inferred from the gateway's refusals at the same addresses; "
+				     "smolvm records no denied echo, and no sink or census saw one)"
+				   : "";
 	struct bv_point *p = report_addf(r, id, st, g.control ? "the allowed destinations are reachable (control)"
 						   : "class %s is denied from inside the bottle%s", cls, weak);
 	if (st == BV_SKIP)
