@@ -19,7 +19,8 @@ unset BOTTLE_VERIFY_MUST_RUN
 echo "TAP version 13"
 plan() { echo "1..$1"; }
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+# (every line of a diagnostic is a TAP comment, so a multi-line one cannot read as a result)
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done; }
 # (a script one level up, integration/junit.t, finds wait.sh beside itself)
 if [ -f "$top/integration/wait.sh" ]; then . "$top/integration/wait.sh"; else . "$(dirname "$0")/wait.sh"; fi
 # listening PORT: something listens on TCP PORT in this namespace
@@ -34,6 +35,15 @@ status_of() {
 		local $/; open my $f, "<", $ARGV[0] or die; my $d = decode_json(<$f>);
 		for my $p (@{$d->{points}}) { if ($p->{id} eq $ARGV[1]) { print $p->{status}; exit 0 } }
 		print "absent";' "$1" "$2"
+}
+# points_not_ok JSONFILE: "ID STATUS: actual" for every point of the report that is not ok
+points_not_ok() {
+	perl -MJSON::PP -e '
+		local $/; open my $f, "<", $ARGV[0] or exit 0; my $d = eval { decode_json(<$f>) } or exit 0;
+		for my $p (@{$d->{points}}) {
+			next if $p->{status} eq "ok";
+			print "$p->{id} $p->{status}: ", ($p->{fields}{actual} // $p->{fields}{evidence} // ""), "\n";
+		}' "$1"
 }
 # field_of JSONFILE ID FIELD
 field_of() {

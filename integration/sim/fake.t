@@ -150,12 +150,14 @@ POLICY="$T/idle.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
 caught "1.9.2 leak flow-table-open, no flows held: it passes (why the probe holds them)" 0 egress.denied.public ok
 # smolvm's relay takes no flow past 256 and drops the SYN before its policy check, so a
 # denial is not recorded (tcp_relay.rs create_tcp_socket @v1.9.3): more pressure than that
-# leaves the denials unproven (exit 2), never passed.
+# leaves the run unproven (exit 2), never passed. (The fake's switch to "full" lags the
+# kernel's handshakes, and a loaded machine may not fill the table before the probes go:
+# a try refused and logged then still proves its denial, so public may be ok here.)
 restart new
 sed 's/"flow_pressure": 200/"flow_pressure": 300/' "$POLICY" >"$T/full.json"
 POLICY="$T/full.json"; verify_all new 192.0.2.10; POLICY=$SIM_POLICY
-caught "1.9.2 a full flow table (300 flows asked, 256 held): the denials are unproven, exit 2" 2 \
-	egress.pressure inconclusive egress.denied.public inconclusive
+caught "1.9.2 a full flow table (300 flows asked, 256 held): unproven, exit 2" 2 \
+	egress.pressure inconclusive egress.denied.public "inconclusive|ok"
 # DNS over TCP straight to the upstream, while the gateway relays its own TCP/53 there: a
 # VMM socket to upstream:53 may be either, so that destination is unproven (exit 2), though
 # the gateway refused it, never ok (a guest could pad the record with refused connects).

@@ -518,6 +518,22 @@ bool census_any(struct census *c, bool (*match)(const struct census_entry *e, co
 	return found;
 }
 
+size_t census_alive_now(struct census *c, bool (*match)(const struct census_entry *e, const void *key),
+			const void *key)
+{
+	size_t n = 0;
+	long newest = 0;
+	if (!c->is_open)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->count; i++)
+		newest = c->entries[i].last_seen_ms > newest ? c->entries[i].last_seen_ms : newest;
+	for (size_t i = 0; i < c->count; i++)
+		n += c->entries[i].last_seen_ms == newest && match(&c->entries[i], key);
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 /* Drop the entries the pass at now_ms did not see (their sockets closed), after telling
  * fn; the rest are kept in order and the index is rebuilt. */
 size_t census_forget_unseen(struct census *c, long now_ms,

@@ -123,6 +123,10 @@ struct census_entry *census_entry_at(struct census *c, size_t i);
  * match(e, key)? false for a census that is not open. */
 bool census_any(struct census *c, bool (*match)(const struct census_entry *e, const void *key),
 		const void *key);
+/* While a sampler runs too: how many entries satisfying match(e, key) the latest pass saw
+ * (their last_seen_ms is the newest of all entries). 0 for a census that is not open. */
+size_t census_alive_now(struct census *c, bool (*match)(const struct census_entry *e, const void *key),
+			const void *key);
 /* For a census followed for hours (bottle-verify watch), sampled by hand: after the pass
  * at now_ms, drop every entry that pass did not see (its socket closed, or it changed
  * endpoints), calling fn (may be NULL) on each first. Memory then follows the sockets the

@@ -451,6 +451,14 @@ size_t evidence_census_peak(const struct evidence *ev, const struct policy_dest 
 	return peak;
 }
 
+size_t evidence_census_alive_now(struct evidence *ev, const struct policy_dest *d)
+{
+	struct dest_match m;
+	if (!ev->census_started || !dest_match_of(ev, d, &m))
+		return 0;
+	return census_alive_now(&ev->census, entry_carries, &m);
+}
+
 bool evidence_census_saw_so_far(struct evidence *ev, const struct policy_dest *d)
 {
 	struct dest_match m;

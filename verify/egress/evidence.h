@@ -87,6 +87,8 @@ bool evidence_census_saw(const struct evidence *ev, const struct policy_dest *d)
 /* The most VMM sockets to d the census saw open at one pass (0 when it did not run whole):
  * how much load the run really put on the gateway (a policy's flow_pressure). */
 size_t evidence_census_peak(const struct evidence *ev, const struct policy_dest *d);
+/* While the census runs: how many of the VMM's sockets to d its latest pass saw. */
+size_t evidence_census_alive_now(struct evidence *ev, const struct policy_dest *d);
 
 /* d's query is answered by the gateway and relayed to its upstream (virtio-net: any
  * UDP/53; DNS over TCP to the gateway address): a socket to the upstream, never to d. */

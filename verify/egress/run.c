@@ -165,11 +165,22 @@ static bool decided_early(struct egress_run *e, size_t i)
 	       (is_dns(d) && d->accept_gap && evidence_contained_so_far(&e->ev, q));
 }
 
+/* A run under flow pressure does not end before the census saw the flows held at once:
+ * ended sooner, a slow gateway's count would be cut short and the load left unproven. */
+static bool pressure_seen(struct egress_run *e)
+{
+	long c = policy_pressure_control(e->p);
+	if (e->pressure_seen || !e->p->flow_pressure || c < 0 || !e->ev.census_started)
+		return true;
+	e->pressure_seen = evidence_census_alive_now(&e->ev, &e->p->dests[c]) >= e->p->flow_pressure;
+	return e->pressure_seen;
+}
+
 /* The transport's watch: true once every destination is decided (the run ends there). */
 static bool evidence_is_in(void *ctx)
 {
 	struct egress_run *e = ctx;
-	if (sinks_peek(e->sinks) < 0)
+	if (!pressure_seen(e) || sinks_peek(e->sinks) < 0)
 		return false;
 	evidence_peek(&e->ev);
 	for (size_t i = 0; i < e->p->n_dests; i++)

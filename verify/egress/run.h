@@ -41,6 +41,7 @@ struct egress_run {
 	struct evidence ev;
 	const struct bv_cidr_set *allowed; /* the bottle's allowlist (transport), or NULL */
 	long *ready_ms;  /* per ICMP destination: bv_now_ms when the refusals at its address were all in */
+	bool pressure_seen; /* the census saw the pressure flows held at once (the run may end) */
 };
 
 /* 0 with every verdict set (a failed probe or sink makes them inconclusive, not an

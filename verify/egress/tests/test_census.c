@@ -241,6 +241,28 @@ Test(census, a_closed_socket_keeps_its_entry_and_is_not_added_again)
 	close(peer);
 }
 
+static bool to_port(const struct census_entry *e, const void *key)
+{
+	return e->remote.port == *(const uint16_t *)key;
+}
+
+Test(census, alive_now_counts_only_what_the_latest_pass_saw)
+{
+	struct census c;
+	uint16_t port;
+	int peer = bound(AF_INET, SOCK_DGRAM, &port);
+	int a = connected(AF_INET, SOCK_DGRAM, port), b = connected(AF_INET, SOCK_DGRAM, port);
+	open_self(&c);
+	sample(&c, 10);
+	cr_assert_eq(census_alive_now(&c, to_port, &port), 2);
+	close(a);
+	sample(&c, 20);
+	cr_assert_eq(census_alive_now(&c, to_port, &port), 1, "the closed one is still an entry, not alive");
+	census_free(&c);
+	close(b);
+	close(peer);
+}
+
 static void count_gone(const struct census_entry *e, void *ctx)
 {
 	unsigned long long *ino = ctx;
