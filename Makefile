@@ -60,9 +60,9 @@ $(BUILD)/bottle-launch: $(BUILD)/obj/src/launch/main.o $(BUILD)/libbv.a
 
 # bottle-probe runs inside a bare guest: static, libc only (musl), small.
 MUSL_CC ?= musl-gcc
-$(BUILD)/bottle-probe: $(PROBE_GUEST) $(PROBE_SHARED) $(wildcard verify/probe/*.h)
+$(BUILD)/bottle-probe: $(PROBE_GUEST) $(PROBE_SHARED) $(wildcard verify/probe/*.h) src/core/release.h
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Iverify -Os -static -s -o $@ $(PROBE_GUEST) $(PROBE_SHARED)
+	$(MUSL_CC) -std=c11 -D_GNU_SOURCE $(WARN) -Iverify -Isrc -Os -static -s -o $@ $(PROBE_GUEST) $(PROBE_SHARED)
 
 $(BUILD)/tests/%: %.c $(BUILD)/libverify.a $(BUILD)/libbv.a
 	@mkdir -p $(dir $@)

@@ -20,165 +20,12 @@
 #include "smolvm/paths.h"
 #include "core/proc.h"
 #include "core/report.h"
+#include "core/usage.h"
+#include "cli.h"
 #include "selfconfine.h"
 #include "egress/sinklock.h"
 #include "watch/cli.h"
 
-#define MAX_LIST 64
-
-struct cli {
-	enum bv_format format;
-	const char *command;
-	const char *name;
-	const char *db_path;
-	const char *data_dir;
-	const char *smolvm_bin;
-	const char *kvm_device;
-	const char *version_override;
-	const char *platform;
-	const char *policy;
-	const char *netns;
-	const char *probe;
-	const char *machine;
-	const char *guest_cmd;
-	const char *secret_env;
-	const char *allow_dest;
-	const char *dns_guard, *dns_guard_log;
-	bool full_window;
-	const char *expect[MAX_LIST + 1];
-	size_t n_expect;
-	const char *hosts[MAX_LIST + 1];
-	size_t n_hosts;
-	const char *bypass[MAX_LIST + 1];
-	size_t n_bypass;
-};
-
-static void usage(FILE *f)
-{
-	fputs("usage: bottle-verify [--format tap|json] COMMAND [options]\n"
-	      "\n"
-	      "commands:\n"
-	      "  preflight  [--smolvm BIN] [--kvm-device PATH] [--smolvm-version X.Y.Z]\n"
-	      "  db NAME --expect CIDR [--expect CIDR ...] [--expect-host NAME ...]\n"
-	      "             [--accept-bypass FIELD ...] [--db PATH] [--data-dir DIR]\n"
-	      "             [--smolvm BIN] [--smolvm-version X.Y.Z]\n"
-	      "  all NAME --expect CIDR --policy FILE|builtin [--allow-dest PROTO:ADDR:PORT]\n"
-	      "             [db and preflight options]: preflight, db and egress (through\n"
-	      "             smolvm machine exec) on one machine, one report\n"
-	      "  egress --policy FILE (--netns NAME|/proc/PID/ns/net | --machine NAME |\n"
-	      "             --guest-cmd PROG: runs `PROG PROBE`, plan on stdin, report on stdout,\n"
-	      "             exit 77 when the probe ran to the end)\n"
-	      "             [--probe PATH] [--smolvm BIN]\n"
-	      "         --policy builtin --allow-dest PROTO:ADDR:PORT: the built-in policy for a\n"
-	      "         real smolvm bottle (never for tests: it names real-world addresses)\n"
-	      "\n"
-	      "  gate [NAME] --policy FILE|builtin [--allow-dest PROTO:ADDR:PORT] [--secret-env VAR]\n"
-	      "             [--netns NS | --guest-cmd PROG] [db options]: the sandbox-escape\n"
-	      "             acceptance gate (gate.* in docs/checks.md); NAME is the smolvm machine\n"
-	      "             (probed through machine exec unless --netns/--guest-cmd; its row read)\n"
-	      "  watch NAME --expect CIDR [--interval MS] [--duration S] [--stop-on-finding] ...:\n"
-	      "             follow a running bottle from outside (bottle-verify watch --help)\n"
-	      "common: --platform linux|macos (where smolvm keeps its state)\n"
-	      "  --dns-guard ADDR --dns-guard-log FILE: the bottle's DNS ends at this guard\n"
-	      "             (bottle-launch's dnsmasq): db checks the row's dns, egress and gate\n"
-	      "             judge DNS by the guard's record (docs/launch.md, The DNS guard)\n"
-	      "  --full-window: watch until the plan's deadline even when every destination has\n"
-	      "             its outside evidence sooner (docs/trust.md, When a run ends)\n"
-	      "TAP 13 on stdout; exit 0 all ok, 1 a finding, 2 error or inconclusive.\n"
-	      "BOTTLE_VERIFY_MUST_RUN=1 turns every SKIP into not ok.\n"
-	      "Check ids: docs/checks.md.\n",
-	      f);
-}
-
-static int push(const char **list, size_t *n, const char *v)
-{
-	if (*n >= MAX_LIST) {
-		fprintf(stderr, "bottle-verify: at most %d values per option\n", MAX_LIST);
-		return -1;
-	}
-	list[(*n)++] = v;
-	list[*n] = NULL;
-	return 0;
-}
-
-static int parse_option(struct cli *c, int opt, const char *arg)
-{
-	switch (opt) {
-	case 'f':
-		if (strcmp(arg, "tap") && strcmp(arg, "json"))
-			return -1;
-		c->format = strcmp(arg, "json") ? BV_FORMAT_TAP : BV_FORMAT_JSON;
-		return 0;
-	case 'e': return push(c->expect, &c->n_expect, arg);
-	case 'H': return push(c->hosts, &c->n_hosts, arg);
-	case 'B': return push(c->bypass, &c->n_bypass, arg);
-	case 'd': c->db_path = arg; return 0;
-	case 'D': c->data_dir = arg; return 0;
-	case 's': c->smolvm_bin = arg; return 0;
-	case 'k': c->kvm_device = arg; return 0;
-	case 'V': c->version_override = arg; return 0;
-	case 'p': c->platform = arg; return 0;
-	case 'P': c->policy = arg; return 0;
-	case 'N': c->netns = arg; return 0;
-	case 'R': c->probe = arg; return 0;
-	case 'M': c->machine = arg; return 0;
-	case 'A': c->allow_dest = arg; return 0;
-	case 'G': c->guest_cmd = arg; return 0;
-	case 'S': c->secret_env = arg; return 0;
-	case 'g': c->dns_guard = arg; return 0;
-	case 'L': c->dns_guard_log = arg; return 0;
-	case 'W': c->full_window = true; return 0;
-	default: return -1;
-	}
-}
-
-/* 0 parsed, 1 help printed, -1 usage error. */
-static int parse_cli(int argc, char **argv, struct cli *c)
-{
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' }, { "expect", required_argument, NULL, 'e' },
-		{ "expect-host", required_argument, NULL, 'H' },
-		{ "accept-bypass", required_argument, NULL, 'B' }, { "db", required_argument, NULL, 'd' },
-		{ "data-dir", required_argument, NULL, 'D' }, { "smolvm", required_argument, NULL, 's' },
-		{ "kvm-device", required_argument, NULL, 'k' },
-		{ "smolvm-version", required_argument, NULL, 'V' },
-		{ "platform", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-		{ "policy", required_argument, NULL, 'P' }, { "netns", required_argument, NULL, 'N' },
-		{ "probe", required_argument, NULL, 'R' }, { "machine", required_argument, NULL, 'M' },
-		{ "allow-dest", required_argument, NULL, 'A' },
-		{ "guest-cmd", required_argument, NULL, 'G' },
-		{ "secret-env", required_argument, NULL, 'S' },
-		{ "dns-guard", required_argument, NULL, 'g' },
-		{ "dns-guard-log", required_argument, NULL, 'L' },
-		{ "full-window", no_argument, NULL, 'W' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-	const char *pos[3] = { NULL, NULL, NULL };
-	size_t n_pos = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			return 1;
-		}
-		if (opt == 1) {
-			if (n_pos >= 2)
-				return -1;
-			pos[n_pos++] = optarg;
-			continue;
-		}
-		if (opt == '?' || opt == ':' || parse_option(c, opt, optarg) < 0)
-			return -1;
-	}
-	c->command = pos[0];
-	c->name = pos[1];
-	if (!c->dns_guard != !c->dns_guard_log) {
-		fputs("bottle-verify: --dns-guard and --dns-guard-log go together\n", stderr);
-		return -1;
-	}
-	return c->command ? 0 : -1;
-}
 
 static enum bv_platform platform_of(const struct cli *c)
 {
@@ -443,42 +290,6 @@ static int run_all(struct cli *c, struct bv_report *r)
 	return 0;
 }
 
-static int validate(const struct cli *c)
-{
-	if (strcmp(c->command, "all") == 0) {
-		if (!c->name || !c->name[0] || c->n_expect == 0 || !c->policy) {
-			fprintf(stderr, "bottle-verify all: needs NAME, at least one --expect CIDR and --policy\n");
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(c->command, "egress") == 0) {
-		if (c->name || !c->policy || (!!c->netns + !!c->machine + !!c->guest_cmd) != 1) {
-			fprintf(stderr, "bottle-verify egress: needs --policy FILE and one of --netns NS, --machine NAME or --guest-cmd PROG\n");
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(c->command, "gate") == 0) {
-		if (!c->policy || (!!c->netns + !!c->guest_cmd) > 1 || (!c->name && !c->netns && !c->guest_cmd)) {
-			fprintf(stderr, "bottle-verify gate: needs --policy FILE and NAME (a smolvm machine), --netns NS or --guest-cmd PROG\n");
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(c->command, "preflight") == 0)
-		return c->name ? -1 : 0;
-	if (strcmp(c->command, "db") == 0) {
-		if (!c->name || !c->name[0] || c->n_expect == 0) {
-			fprintf(stderr, "bottle-verify db: needs NAME and at least one --expect CIDR\n");
-			return -1;
-		}
-		return 0;
-	}
-	fprintf(stderr, "bottle-verify: unknown command '%s'\n", c->command);
-	return -1;
-}
-
 /* Started with 0, 1 or 2 closed, the first file opened would become stdout and the
  * report would go into it: /dev/null holds each missing one first. */
 static void keep_std_fds(void)
@@ -491,22 +302,22 @@ static void keep_std_fds(void)
 int main(int argc, char **argv)
 {
 	struct cli c = { .format = BV_FORMAT_TAP };
+	struct bv_error err = { 0 };
 	keep_std_fds();
 	if (watch_is_command(argc, argv))
 		return watch_main(argc, argv); /* options of its own, and a report that streams */
-	int p = parse_cli(argc, argv, &c);
+	int p = cli_parse(argc, argv, &c, &err);
 	if (p == 1)
 		return 0;
-	if (p < 0 || validate(&c) < 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (p < 0)
+		return usage_fail("bottle-verify", &err, c.format == BV_FORMAT_JSON);
 	const char *must = getenv("BOTTLE_VERIFY_MUST_RUN");
 	struct bv_report *r = report_new(c.command, must && strcmp(must, "1") == 0);
 	if (!r) {
 		fputs("bottle-verify: out of memory\n", stderr);
 		return 2;
 	}
+	report_set_quiet(r, c.quiet);
 	struct bv_version v = { 0 };
 	confine_report = r;
 	egress_run_set_after(confine_now);

@@ -392,6 +392,18 @@ const char *bv_status_name(enum bv_status s)
 	return "unknown";
 }
 
+void report_set_quiet(struct bv_report *r, bool quiet)
+{
+	if (r)
+		r->quiet = quiet;
+}
+
+bool report_point_shown(const struct bv_report *r, const struct bv_point *p)
+{
+	enum bv_status s = report_status_shown(r, p);
+	return !r->quiet || (s != BV_OK && !(s == BV_SKIP && !r->must_run));
+}
+
 /* A SKIP that must_run turns into a failure. */
 bool report_skip_fails(const struct bv_report *r, const struct bv_point *p)
 {

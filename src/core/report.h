@@ -25,6 +25,8 @@ struct bv_point;
 /* must_run: every SKIP is printed and counted as not ok (BOTTLE_VERIFY_MUST_RUN=1). */
 struct bv_report *report_new(const char *command, bool must_run);
 void report_free(struct bv_report *r);
+/* Print only the points that are not ok (--quiet); the summary still counts them all. */
+void report_set_quiet(struct bv_report *r, bool quiet);
 
 /* Add a point; the strings are copied. description is one line (newlines and '#'
  * are escaped on output). Returns NULL only on out-of-memory; later calls on a NULL

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/release.h"
 #include "core/report_model.h"
 
 /* A copy of s that is valid UTF-8 (invalid bytes become U+FFFD), from cJSON_malloc. */
@@ -134,7 +135,7 @@ static int json_point(cJSON *arr, const struct bv_report *r, const struct bv_poi
 
 static int json_fill(cJSON *doc, const struct bv_report *r)
 {
-	if (json_add_str(doc, "format", "bottle-verify/1") < 0 ||
+	if (json_add_str(doc, "format", "bottle-verify/1") < 0 || json_add_str(doc, "version", BV_RELEASE) < 0 ||
 	    json_add_str(doc, "command", r->command) < 0 ||
 	    json_add_num(doc, "exit_code", report_exit_code(r)) < 0 ||
 	    json_summary(doc, r) < 0 || json_add_strv(doc, "notes", &r->notes, NULL) < 0 ||
@@ -144,7 +145,7 @@ static int json_fill(cJSON *doc, const struct bv_report *r)
 	if (json_attach(doc, "points", arr) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < r->npoints; i++)
-		if (json_point(arr, r, r->points[i], i + 1) < 0)
+		if (report_point_shown(r, r->points[i]) && json_point(arr, r, r->points[i], i + 1) < 0)
 			return -ENOMEM;
 	return 0;
 }

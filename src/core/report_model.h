@@ -39,6 +39,7 @@ struct bv_strv {
 struct bv_report {
 	char *command;
 	bool must_run;
+	bool quiet;         /* print only the points that are not ok (the summary counts all) */
 	bool oom;           /* an allocation failed: something was not recorded */
 	size_t error_count; /* report_error calls, even those whose text was lost */
 	struct bv_point **points;
@@ -50,6 +51,10 @@ struct bv_report {
 
 /* A SKIP that must_run turns into a failure. */
 bool report_skip_fails(const struct bv_report *r, const struct bv_point *p);
+
+/* Is p printed? Under quiet only what TAP shows as "not ok" (a finding, a TODO, an
+ * inconclusive point, a SKIP under must_run). */
+bool report_point_shown(const struct bv_report *r, const struct bv_point *p);
 
 /* The status as counted and printed: ok, not_ok, todo, skip or inconclusive. */
 enum bv_status report_status_shown(const struct bv_report *r, const struct bv_point *p);

@@ -167,19 +167,39 @@ void report_tap_point(FILE *out, const struct bv_report *r, const struct bv_poin
 		tap_yaml(out, r, p);
 }
 
+/* The closing tally, one line: "# 31 ok, 1 todo, 0 skip, 0 not ok, 0 inconclusive (exit 0)". */
+static void tap_summary(FILE *out, const struct bv_report *r)
+{
+	size_t count[5] = { 0 };
+	for (size_t i = 0; i < r->npoints; i++)
+		count[report_status_shown(r, r->points[i])]++;
+	fprintf(out, "# %zu ok, %zu todo, %zu skip, %zu not ok, %zu inconclusive", count[BV_OK], count[BV_TODO],
+		count[BV_SKIP], count[BV_NOT_OK], count[BV_INCONCLUSIVE]);
+	if (r->error_count || r->oom)
+		fprintf(out, ", %zu error(s)", r->error_count + (r->oom ? 1 : 0));
+	fprintf(out, " (exit %d)\n", report_exit_code(r));
+}
+
 void report_tap_emit(const struct bv_report *r, FILE *out)
 {
+	size_t shown = 0;
+	for (size_t i = 0; i < r->npoints; i++)
+		shown += report_point_shown(r, r->points[i]);
 	fputs("TAP version 13\n", out);
 	if (r->npoints == 0)
 		fputs("1..0 # no checks ran\n", out);
+	else if (shown == 0)
+		fprintf(out, "1..0 # SKIP --quiet: all %zu points ok\n", r->npoints);
 	else
-		fprintf(out, "1..%zu\n", r->npoints);
-	for (size_t i = 0; i < r->notes.n; i++)
+		fprintf(out, "1..%zu\n", shown);
+	for (size_t i = 0; i < r->notes.n && !r->quiet; i++)
 		report_tap_comment(out, "", r->notes.v[i]);
 	for (size_t i = 0; i < r->errors.n; i++)
 		report_tap_comment(out, "error: ", r->errors.v[i]);
 	if (r->oom)
 		report_tap_comment(out, "error: ", OOM_TEXT);
-	for (size_t i = 0; i < r->npoints; i++)
-		report_tap_point(out, r, r->points[i], i + 1);
+	for (size_t i = 0, n = 0; i < r->npoints; i++)
+		if (report_point_shown(r, r->points[i]))
+			report_tap_point(out, r, r->points[i], ++n);
+	tap_summary(out, r);
 }

@@ -12,6 +12,8 @@
 #include "launch/enforce.h"
 #include "launch/updown.h"
 #include "core/proc.h"
+#include "core/release.h"
+#include "core/usage.h"
 #include "smolvm/cli.h"
 #include "smolvm/paths.h"
 
@@ -42,6 +44,7 @@ static void usage(FILE *f)
 	      "       bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
 	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos] [--smolvm BIN]\n"
 	      "       bottle-launch preflight [--smolvm BIN] [--verify BIN] [--kvm-device PATH]\n"
+	      "       bottle-launch --help | --version\n"
 	      "\n"
 	      "up: preflight, one allowed destination (an alias from 127.0.0.16-31, or --allow),\n"
 	      "create, enforce, start, wait for exec, bottle-verify all; hands the bottle over only\n"
@@ -56,25 +59,42 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int parse_option(struct cli *c, int opt, const char *arg)
+static int port_value(const char *opt, const char *arg, unsigned *out, struct bv_error *err)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (!arg[0] || *end || arg[0] == '-' || errno || v < 1 || v > 65535)
+		return bv_error_set(err, EINVAL, "--%s '%s': not a port (1-65535)", opt, arg);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_option(struct cli *c, int opt, const char *arg, struct bv_error *err)
 {
 	struct launch_req *u = &c->up;
 	char *end = NULL;
 	switch (opt) {
 	case 'a':
 		if (c->n_allow >= MAX_ALLOW)
-			return -1;
+			return bv_error_set(err, EINVAL, "--allow: at most %d values", MAX_ALLOW);
 		c->allow[c->n_allow++] = arg;
 		return 0;
 	case 'd': c->db_path = u->db = arg; return 0;
 	case 'D': c->data_dir = u->data_dir = arg; return 0;
-	case 'p': c->platform = arg; return 0;
+	case 'p':
+		c->platform = arg;
+		if (strcmp(arg, "linux") && strcmp(arg, "macos"))
+			return bv_error_set(err, EINVAL, "--platform '%s': must be linux or macos", arg);
+		return 0;
 	case 'f': u->from = arg; return 0;
 	case 'i': u->image = arg; return 0;
-	case 'A': c->alias = arg; return 0;
-	case 'c':
-		u->control_port = (unsigned)strtoul(arg, &end, 10);
-		return *end || u->control_port < 1 || u->control_port > 65535 ? -1 : 0;
+	case 'A':
+		c->alias = arg;
+		if (strcmp(arg, "auto"))
+			return bv_error_set(err, EINVAL, "--alias '%s': the only value is auto (an explicit address is --allow ADDR/32)", arg);
+		return 0;
+	case 'c': return port_value("control-port", arg, &u->control_port, err);
 	case 'P': u->policy = arg; return 0;
 	case 'n': u->dry_run = true; return 0;
 	case 's': u->smolvm = arg; return 0;
@@ -90,83 +110,118 @@ static int parse_option(struct cli *c, int opt, const char *arg)
 	case 'I': {
 		unsigned long ms = strtoul(arg, &end, 10);
 		u->watch_interval = arg;
-		return *end || arg[0] == '-' || ms < 10 || ms > 60000 ? -1 : 0;
+		if (!arg[0] || *end || arg[0] == '-' || ms < 10 || ms > 60000)
+			return bv_error_set(err, EINVAL, "--watch-interval '%s': milliseconds, 10-60000", arg);
+		return 0;
 	}
 	case 'N':
 		if (u->n_dns_allow >= DNSGUARD_ALLOW_MAX)
-			return -1;
+			return bv_error_set(err, EINVAL, "--dns-allow: at most %d names", DNSGUARD_ALLOW_MAX);
 		u->dns_allow[u->n_dns_allow++] = arg;
 		return 0;
-	default: return -1;
+	default: return bv_error_set(err, EINVAL, "unexpected option");
 	}
 }
 
-static int parse_cli(int argc, char **argv, struct cli *c)
+static const struct option launch_opts[] = {
+	{ "allow", required_argument, NULL, 'a' }, { "db", required_argument, NULL, 'd' },
+	{ "data-dir", required_argument, NULL, 'D' }, { "platform", required_argument, NULL, 'p' },
+	{ "from", required_argument, NULL, 'f' }, { "image", required_argument, NULL, 'i' },
+	{ "alias", required_argument, NULL, 'A' }, { "control-port", required_argument, NULL, 'c' },
+	{ "policy", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'n' },
+	{ "smolvm", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
+	{ "kvm-device", required_argument, NULL, 'k' }, { "lease-dir", required_argument, NULL, 'L' },
+	{ "no-dns-guard", no_argument, NULL, 'G' }, { "require-dns-guard", no_argument, NULL, 'R' },
+	{ "dns-guard-addr", required_argument, NULL, 'g' },
+	{ "dns-guard-user", required_argument, NULL, 'u' }, { "dnsmasq", required_argument, NULL, 'm' },
+	{ "dns-allow", required_argument, NULL, 'N' }, { "watch", no_argument, NULL, 'W' },
+	{ "watch-interval", required_argument, NULL, 'I' },
+	{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+};
+
+/* Options, the command and NAME, and the command after `--`; 1 when --help or
+ * --version printed. */
+static int parse_args(int argc, char **argv, struct cli *c, struct bv_error *err)
 {
-	static const struct option opts[] = {
-		{ "allow", required_argument, NULL, 'a' }, { "db", required_argument, NULL, 'd' },
-		{ "data-dir", required_argument, NULL, 'D' }, { "platform", required_argument, NULL, 'p' },
-		{ "from", required_argument, NULL, 'f' }, { "image", required_argument, NULL, 'i' },
-		{ "alias", required_argument, NULL, 'A' }, { "control-port", required_argument, NULL, 'c' },
-		{ "policy", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'n' },
-		{ "smolvm", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
-		{ "kvm-device", required_argument, NULL, 'k' }, { "lease-dir", required_argument, NULL, 'L' },
-		{ "no-dns-guard", no_argument, NULL, 'G' }, { "require-dns-guard", no_argument, NULL, 'R' },
-		{ "dns-guard-addr", required_argument, NULL, 'g' },
-		{ "dns-guard-user", required_argument, NULL, 'u' }, { "dnsmasq", required_argument, NULL, 'm' },
-		{ "dns-allow", required_argument, NULL, 'N' }, { "watch", no_argument, NULL, 'W' },
-		{ "watch-interval", required_argument, NULL, 'I' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
 	int opt;
 	const char *pos[2] = { NULL, NULL };
 	size_t n_pos = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			exit(0);
+	while ((opt = getopt_long(argc, argv, "-:h", launch_opts, NULL)) != -1) {
+		if (opt == 'h' || opt == 'V') {
+			if (opt == 'h')
+				usage(stdout);
+			else
+				printf("bottle-launch %s\n", BV_RELEASE);
+			return 1;
 		}
-		if (opt == 1) {
-			if (n_pos >= 2)
-				return -1;
+		if (opt == 1 && n_pos >= 2)
+			return bv_error_set(err, EINVAL, "unexpected argument '%s' (%s takes one NAME; a command for the bottle goes after --)", optarg, pos[0]);
+		if (opt == 1)
 			pos[n_pos++] = optarg;
-		} else if (opt == '?' || parse_option(c, opt, optarg) < 0) {
-			return -1;
-		}
+		else if (opt == '?' || opt == ':')
+			return usage_getopt_error(opt, argv, launch_opts, err);
+		else if (parse_option(c, opt, optarg, err) < 0)
+			return -EINVAL;
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--") == 0)
 		c->up.cmd = argv + optind;
 	else if (optind < argc)
-		return -1;
+		return bv_error_set(err, EINVAL, "unexpected argument '%s'", argv[optind]);
 	c->command = pos[0];
 	c->name = c->up.name = pos[1];
-	if (!c->command)
-		return -1;
-	if (strcmp(c->command, "preflight") == 0)
-		return c->name ? -1 : 0;
-	if (!c->name || !c->name[0])
-		return -1;
-	if (strcmp(c->command, "enforce") == 0)
-		return c->n_allow ? 0 : -1;
-	if (strcmp(c->command, "down") == 0)
-		return 0;
-	if (strcmp(c->command, "up") != 0)
-		return -1;
-	if (!c->up.from == !c->up.image || (c->n_allow == 1) == (c->alias != NULL) || c->n_allow > 1 ||
-	    (c->alias && strcmp(c->alias, "auto") != 0))
-		return -1;
-	if (c->up.watch_interval && !c->up.watch) {
-		fputs("bottle-launch up: --watch-interval goes with --watch\n", stderr);
-		return -1;
-	}
+	return c->command ? 0 : bv_error_set(err, EINVAL, "no command (up, down, enforce or preflight)");
+}
+
+/* Every --allow parses as a CIDR (enforce), or is one ADDR/32 (up): a typo is a usage
+ * error (exit 2), not a refusal of the bottle. */
+static int check_allow(const struct cli *c, struct bv_error *err)
+{
+	struct bv_cidr_set s = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < c->n_allow && rc == 0; i++)
+		if ((rc = cidr_set_add_text(&s, c->allow[i], err)) < 0)
+			bv_error_wrap(err, "--allow '%s'", c->allow[i]);
+	cidr_set_free(&s);
+	return rc;
+}
+
+static int check_up(struct cli *c, struct bv_error *err)
+{
+	if (!c->up.from == !c->up.image)
+		return bv_error_set(err, EINVAL, "up %s: needs exactly one of --from PACK or --image REF", c->name);
+	if (c->n_allow > 1)
+		return bv_error_set(err, EINVAL, "up %s: one --allow ADDR/32 (a bottle has one allowed destination)", c->name);
+	if ((c->n_allow == 1) == (c->alias != NULL))
+		return bv_error_set(err, EINVAL, "up %s: needs exactly one of --allow ADDR/32 or --alias auto", c->name);
+	if (c->up.watch_interval && !c->up.watch)
+		return bv_error_set(err, EINVAL, "up %s: --watch-interval goes with --watch", c->name);
+	if (!c->up.policy && !c->up.control_port)
+		return bv_error_set(err, EINVAL, "up %s: without --policy the built-in policy is used, and it needs --control-port", c->name);
 	c->up.allow = c->n_allow ? c->allow[0] : NULL;
 	c->up.alias_auto = c->alias != NULL;
-	if (!c->up.policy && !c->up.control_port) {
-		fputs("bottle-launch up: without --policy the built-in policy is used, and it needs --control-port\n", stderr);
-		return -1;
-	}
 	return 0;
+}
+
+static int parse_cli(int argc, char **argv, struct cli *c, struct bv_error *err)
+{
+	int rc = parse_args(argc, argv, c, err);
+	if (rc != 0)
+		return rc;
+	const char *cmd = c->command;
+	if (strcmp(cmd, "preflight") == 0)
+		return c->name ? bv_error_set(err, EINVAL, "preflight takes no NAME (got '%s')", c->name) : 0;
+	if (strcmp(cmd, "up") && strcmp(cmd, "down") && strcmp(cmd, "enforce"))
+		return bv_error_set(err, EINVAL, "unknown command '%s' (up, down, enforce or preflight)", cmd);
+	if (!c->name || !c->name[0])
+		return bv_error_set(err, EINVAL, "%s: no machine NAME", cmd);
+	if (check_allow(c, err) < 0)
+		return -EINVAL;
+	if (strcmp(cmd, "enforce") == 0)
+		return c->n_allow ? 0 : bv_error_set(err, EINVAL, "enforce %s: no --allow CIDR", c->name);
+	if (strcmp(cmd, "down") == 0)
+		return 0;
+	return check_up(c, err);
 }
 
 static int resolve_paths(const struct cli *c, const struct bv_version *v, char **db, char **dir,
@@ -249,10 +304,12 @@ static int run_preflight(const struct cli *c)
 int main(int argc, char **argv)
 {
 	struct cli c = { .up.smolvm = "smolvm" };
-	if (parse_cli(argc, argv, &c) < 0) {
-		usage(stderr);
-		return 2;
-	}
+	struct bv_error err = { 0 };
+	int p = parse_cli(argc, argv, &c, &err);
+	if (p == 1)
+		return 0;
+	if (p < 0)
+		return usage_fail("bottle-launch", &err, 0);
 	if (strcmp(c.command, "up") == 0)
 		return launch_up(&c.up);
 	if (strcmp(c.command, "down") == 0)

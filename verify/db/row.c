@@ -75,6 +75,20 @@ static const struct bypass bypasses[] = {
 	  "recreate without --network" },
 };
 
+bool db_bypass_known(const char *field, char *known_out, size_t cap)
+{
+	bool found = false;
+	size_t n = 0;
+	if (known_out && cap)
+		known_out[0] = '\0';
+	for (size_t i = 0; i < sizeof bypasses / sizeof bypasses[0]; i++) {
+		found = found || strcmp(field, bypasses[i].field) == 0;
+		if (known_out && n < cap)
+			n += (size_t)snprintf(known_out + n, cap - n, "%s%s", n ? " " : "", bypasses[i].field);
+	}
+	return found;
+}
+
 void db_check_bypass(struct db_ctx *c)
 {
 	for (size_t i = 0; i < sizeof bypasses / sizeof bypasses[0]; i++) {

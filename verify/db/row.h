@@ -7,6 +7,9 @@
 #include "db/context.h"
 
 void db_check_bypass(struct db_ctx *c);
+/* Is field one of the bypass channels db.bypass.* checks (what --accept-bypass may name)?
+ * known_out (may be NULL) gets them, space-separated, for a message. */
+bool db_bypass_known(const char *field, char *known_out, size_t cap);
 void db_check_known_keys(struct db_ctx *c);
 void db_check_env(struct db_ctx *c);
 void db_check_vmm(struct db_ctx *c);

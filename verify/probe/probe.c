@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/release.h"
 #include "echo.h"
 #include "pressure.h"
 #include "slot.h"
@@ -495,9 +496,17 @@ struct probe_args {
 	const char *plan; /* PLAN or - */
 };
 
+#define PROBE_USAGE "usage: bottle-probe [--ok-exit N] [--remove] PLAN|-   (docs/probe.md)\n" \
+		    "       bottle-probe --help | --version\n"
+
+/* 0 parsed, 1 --help or --version printed, -1 a usage error (named on stderr). */
 static int parse_args(int argc, char **argv, struct probe_args *a)
 {
 	*a = (struct probe_args){ 0 };
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "--version") == 0)) {
+		fputs(argv[1][2] == 'h' ? PROBE_USAGE : "bottle-probe " BV_RELEASE "\n", stdout);
+		return 1;
+	}
 	int i = 1;
 	for (; i < argc - 1; i++) {
 		if (strcmp(argv[i], "--remove") == 0 && !a->remove) {
@@ -505,15 +514,20 @@ static int parse_args(int argc, char **argv, struct probe_args *a)
 		} else if (strcmp(argv[i], "--ok-exit") == 0 && !a->ok_exit && i + 1 < argc - 1) {
 			char *end = NULL;
 			long v = strtol(argv[++i], &end, 10);
-			if (!end || *end || v < 1 || v > 125)
+			if (!end || *end || v < 1 || v > 125) {
+				fprintf(stderr, "bottle-probe: --ok-exit '%s': an exit status 1-125\n", argv[i]);
 				return -1;
+			}
 			a->ok_exit = (int)v;
 		} else {
+			fprintf(stderr, "bottle-probe: unexpected argument '%s'\n", argv[i]);
 			return -1;
 		}
 	}
-	if (i != argc - 1)
+	if (i != argc - 1) {
+		fputs("bottle-probe: no PLAN (a file, or - for stdin)\n", stderr);
 		return -1;
+	}
 	a->plan = argv[i];
 	return 0;
 }
@@ -534,9 +548,11 @@ static void remove_copies(const char *plan)
 int main(int argc, char **argv)
 {
 	struct probe_args a;
-	if (parse_args(argc, argv, &a) < 0) {
-		fputs("usage: bottle-probe [--ok-exit N] [--remove] PLAN|-   (docs/probe.md)\n", stderr);
-		return EXIT_USAGE;
+	int p = parse_args(argc, argv, &a);
+	if (p != 0) {
+		if (p < 0)
+			fputs(PROBE_USAGE, stderr);
+		return p < 0 ? EXIT_USAGE : 0;
 	}
 	FILE *f = strcmp(a.plan, "-") ? fopen(a.plan, "re") : stdin;
 	char *text = NULL, err[160] = "";

@@ -243,6 +243,7 @@ Test(report_notes, errors_are_comments_and_never_bail_out)
 	bv_error_set(&e, ENOENT, "open %s", "/nonexistent");
 	report_error(r, &e);
 	char *s = emit(r, BV_FORMAT_TAP);
+	cut_summary(s);
 	cr_assert_str_eq(s, "TAP version 13\n1..0 # no checks ran\n# error: open /nonexistent\n");
 	cr_assert_null(strstr(s, "Bail out!"));
 	free(s);
@@ -256,5 +257,55 @@ Test(report_notes, error_without_message_still_counts)
 	report_error(r, NULL);
 	assert_tap_has(r, "# error: unknown error\n");
 	cr_assert_eq(report_exit_code(r), 2);
+	report_free(r);
+}
+
+Test(report_summary, the_last_line_counts_every_status_and_the_exit)
+{
+	struct bv_report *r = report_new("t", false);
+	report_add(r, "a", BV_OK, "");
+	report_add(r, "b", BV_OK, "");
+	report_add(r, "c", BV_TODO, "");
+	report_add(r, "d", BV_SKIP, "");
+	report_add(r, "e", BV_INCONCLUSIVE, "");
+	assert_tap_has(r, "\n# 2 ok, 1 todo, 1 skip, 0 not ok, 1 inconclusive (exit 2)\n");
+	report_free(r);
+}
+
+Test(report_summary, an_error_is_counted)
+{
+	struct bv_report *r = report_new("t", false);
+	struct bv_error e;
+	bv_error_set(&e, ENOENT, "open x");
+	report_error(r, &e);
+	assert_tap_has(r, "# 0 ok, 0 todo, 0 skip, 0 not ok, 0 inconclusive, 1 error(s) (exit 2)\n");
+	report_free(r);
+}
+
+Test(report_quiet, only_what_is_not_ok_is_printed_numbered_among_itself)
+{
+	struct bv_report *r = report_new("t", false);
+	report_set_quiet(r, true);
+	report_note(r, "a note");
+	report_add(r, "a", BV_OK, "");
+	report_add(r, "b", BV_SKIP, "");
+	report_add(r, "c", BV_NOT_OK, "");
+	report_add(r, "d", BV_TODO, "");
+	char *s = emit(r, BV_FORMAT_TAP);
+	cr_assert(strstr(s, "1..2\nnot ok 1 - c\n"), "%s", s);
+	cr_assert(strstr(s, "not ok 2 - d # TODO"), "%s", s);
+	cr_assert_null(strstr(s, "a note"));
+	cr_assert_null(strstr(s, " - a"));
+	cr_assert(strstr(s, "# 1 ok, 1 todo, 1 skip, 1 not ok, 0 inconclusive (exit 1)\n"), "%s", s);
+	free(s);
+	report_free(r);
+}
+
+Test(report_quiet, all_ok_is_a_skipped_plan_that_still_says_how_many)
+{
+	struct bv_report *r = report_new("t", false);
+	report_set_quiet(r, true);
+	report_add(r, "a", BV_OK, "");
+	assert_tap(r, "TAP version 13\n1..0 # SKIP --quiet: all 1 points ok\n");
 	report_free(r);
 }
