@@ -56,7 +56,7 @@ CASES
 }
 
 total=$(cases | wc -l)
-plan $((total * 2 + 4))
+plan $((total * 2 + 7))
 
 run_case() { # record id want_status want_exit args
 	db="$T/$1.db"
@@ -103,3 +103,17 @@ mkdir -p "$T/empty"
 "$BV" db bottle --expect 192.0.2.10/32 --db "$T/empty/smolvm.db" --data-dir "$T" \
 	--smolvm-version 1.9.2 >/dev/null 2>&1
 if [ -z "$(ls -A "$T/empty")" ]; then ok "missing DB: nothing created"; else not_ok "missing DB: nothing created" "$(ls -A "$T/empty")"; fi
+# One missing prerequisite reads as one finding: every point behind it is one line that
+# names it, with no YAML block of its own.
+"$BV" db bottle --expect 192.0.2.10/32 --db "$T/none/smolvm.db" --data-dir "$T" --smolvm-version 1.9.2 >"$T/out.tap" 2>/dev/null
+blocks=$(grep -c '^  ---$' "$T/out.tap"); lines=$(grep -c '^not ok .* # not checked: db.present failed$' "$T/out.tap")
+if [ "$blocks" = 1 ] && [ "$lines" -ge 10 ]; then ok "missing DB: one YAML block (db.present), $lines one-line points naming it"
+else not_ok "missing DB: one finding" "blocks=$blocks lines=$lines"; fi
+# The remediation fits the cause: a directory, a file that is not SQLite.
+"$BV" --format json db bottle --expect 192.0.2.10/32 --db "$T" --data-dir "$T" --smolvm-version 1.9.2 >"$T/out.json" 2>/dev/null
+if field_of "$T/out.json" db.present remediation | grep -q 'not a directory'; then ok "--db a directory: the remediation says to name the DB file"
+else not_ok "--db a directory" "$(field_of "$T/out.json" db.present remediation)"; fi
+echo 'not a database, just text, long enough to have a header page' >"$T/text.db"
+"$BV" --format json db bottle --expect 192.0.2.10/32 --db "$T/text.db" --data-dir "$T" --smolvm-version 1.9.2 >"$T/out.json" 2>/dev/null
+if field_of "$T/out.json" db.present remediation | grep -q 'not an SQLite database'; then ok "--db not SQLite: the remediation says so (not a permissions problem)"
+else not_ok "--db not SQLite" "$(field_of "$T/out.json" db.present remediation)"; fi

@@ -392,6 +392,12 @@ const char *bv_status_name(enum bv_status s)
 	return "unknown";
 }
 
+void point_set_blocked_by(struct bv_point *p, const char *prereq)
+{
+	point_field(p, "blocked_by", prereq);
+	point_fieldf(p, "actual", "not checked: %s failed", prereq);
+}
+
 void report_set_quiet(struct bv_report *r, bool quiet)
 {
 	if (r)

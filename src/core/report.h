@@ -49,6 +49,10 @@ struct bv_finding {
 };
 struct bv_point *report_add_finding(struct bv_report *r, const struct bv_finding *f);
 
+/* An inconclusive point that was not checked because the point prereq failed: TAP
+ * prints it on one line ("... # not checked: PREREQ failed"), with no YAML of its own,
+ * so one missing prerequisite reads as one finding; JSON has the field "blocked_by". */
+void point_set_blocked_by(struct bv_point *p, const char *prereq);
 /* For BV_TODO and BV_SKIP: the reason after "# TODO" / "# SKIP". */
 void point_set_reason(struct bv_point *p, const char *reason);
 

@@ -155,6 +155,13 @@ void report_tap_point(FILE *out, const struct bv_report *r, const struct bv_poin
 		fputc(' ', out);
 		put_str(out, p->description, ESC_DESC);
 	}
+	const char *blocked = p->status == BV_INCONCLUSIVE ? point_field_value(p, "blocked_by") : NULL;
+	if (blocked) {
+		fputs(" # not checked: ", out);
+		put_str(out, blocked, ESC_PLAIN);
+		fputs(" failed\n", out);
+		return;
+	}
 	if (p->status == BV_TODO || plain_skip) {
 		fputs(p->status == BV_TODO ? " # TODO" : " # SKIP", out);
 		if (p->reason && p->reason[0]) {

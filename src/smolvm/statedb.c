@@ -9,9 +9,11 @@
 
 static int sqlite_fail(struct bv_error *err, sqlite3 *db, int rc, const char *what)
 {
+	/* (EBADMSG: a file that is not an SQLite database at all) */
 	int code = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? EBUSY
 		   : rc == SQLITE_NOMEM			   ? ENOMEM
 		   : rc == SQLITE_READONLY || rc == SQLITE_PERM ? EACCES
+		   : (rc & 0xff) == SQLITE_NOTADB		   ? EBADMSG
 							       : EIO;
 	return bv_error_set(err, code, "%s: %s", what,
 			    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

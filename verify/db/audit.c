@@ -27,6 +27,27 @@ static char *cidr_set_text(const struct bv_cidr_set *s)
 	return t;
 }
 
+/* What to do about a DB that did not open, by its cause. */
+static const char *db_open_remedy(int r)
+{
+	switch (-r) {
+	case ENOENT:
+		return "create the machine with smolvm as this user (the DB is per user: sudo or another HOME means another DB), or pass --db PATH";
+	case EACCES:
+	case EPERM:
+		return "make the DB readable by this user; smolvm keeps -wal/-shm beside it, so the directory must be accessible";
+	case EINVAL:
+	case EISDIR:
+		return "--db names smolvm's state DB file itself (server/smolvm.db under smolvm's data dir, docs/checks.md), not a directory";
+	case EBADMSG:
+		return "this is not an SQLite database: --db names smolvm's state DB (server/smolvm.db under smolvm's data dir, docs/checks.md)";
+	case EBUSY:
+		return "smolvm held the DB locked past the 15 s busy timeout: run again once no smolvm command is writing";
+	default:
+		return "check that --db names smolvm's state DB and that it is intact (sqlite3 DB 'PRAGMA integrity_check')";
+	}
+}
+
 /* db.present + db.row.present + db.data.blob + db.data.json: the chain that yields a
  * record. Each failure sets blocked_by, and every later point is inconclusive. */
 static void check_open_and_read(struct db_ctx *c)
@@ -42,9 +63,7 @@ static void check_open_and_read(struct db_ctx *c)
 	if (r < 0) {
 		bool missing = r == -ENOENT;
 		db_point(c, "db.present", missing ? BV_NOT_OK : BV_INCONCLUSIVE,
-			 "smolvm state DB is present and readable", o->db_path, err.msg,
-			 missing ? "create the machine with smolvm as this user (the DB is per user: sudo or another HOME means another DB), or pass --db PATH"
-				 : "make the DB readable by this user; smolvm keeps -wal/-shm beside it, so the directory must be accessible");
+			 "smolvm state DB is present and readable", o->db_path, err.msg, db_open_remedy(r));
 		c->blocked_by = "db.present";
 		return;
 	}

@@ -16,9 +16,8 @@ bool db_blocked(struct db_ctx *c, const char *id, const char *desc)
 {
 	if (c->have_record)
 		return false;
-	char why[128];
-	snprintf(why, sizeof why, "not checked: %s failed", c->blocked_by);
-	db_point(c, id, BV_INCONCLUSIVE, desc, NULL, why, "fix the failed prerequisite first");
+	struct bv_point *p = report_add(c->r, id, BV_INCONCLUSIVE, desc);
+	point_set_blocked_by(p, c->blocked_by);
 	return true;
 }
 

@@ -309,3 +309,14 @@ Test(report_quiet, all_ok_is_a_skipped_plan_that_still_says_how_many)
 	assert_tap(r, "TAP version 13\n1..0 # SKIP --quiet: all 1 points ok\n");
 	report_free(r);
 }
+
+Test(report_tap, a_blocked_point_is_one_line_naming_its_prerequisite)
+{
+	struct bv_report *r = report_new("t", false);
+	report_add(r, "db.present", BV_NOT_OK, "present");
+	point_set_blocked_by(report_add(r, "db.x", BV_INCONCLUSIVE, "x"), "db.present");
+	char *s = emit(r, BV_FORMAT_TAP);
+	cr_assert(strstr(s, "\nnot ok 2 - db.x x # not checked: db.present failed\n# "), "%s", s);
+	free(s);
+	report_free(r);
+}
