@@ -16,10 +16,10 @@ R="$T/root"
 } >"$T/expected"
 nfiles=$(wc -l <"$T/expected")
 cut -d' ' -f2 "$T/expected" | sort >"$T/want"
-plan $((nfiles + 9))
+plan $((nfiles + 10))
 skip_all() {
 	i=0
-	while [ $i -lt $((nfiles + 9)) ]; do ok "install # SKIP $1"; i=$((i + 1)); done
+	while [ $i -lt $((nfiles + 10)) ]; do ok "install # SKIP $1"; i=$((i + 1)); done
 	exit 0
 }
 # Under make valgrind the lane's programs are wrapper scripts, not a build tree.
@@ -71,6 +71,19 @@ else
 	not_ok "no probe installed: exit 2 naming both places, none taken from PATH" "rc=$rc ran: $(cat "$T/used" 2>/dev/null)" "$(grep -m2 -i 'probe' "$T/eg.out")"
 fi
 mv "$T/probe.away" "$R/usr/lib/bottle-verify/bottle-probe"
+
+# The installed bottle-launch runs the installed bottle-verify (beside it), not one on PATH.
+mkdir -p "$T/decoy" "$T/bin"
+printf '#!/bin/sh\necho "decoy bottle-verify"\n' >"$T/decoy/bottle-verify"
+printf '#!/bin/sh\necho "smolvm 1.9.2"\n' >"$T/bin/smolvm"
+chmod +x "$T/decoy/bottle-verify" "$T/bin/smolvm"
+ln -s /dev/null "$T/kvm"
+PATH="$T/decoy:/usr/bin:/bin" "$R/usr/bin/bottle-launch" preflight --smolvm "$T/bin/smolvm" --kvm-device "$T/kvm" >"$T/lp.out" 2>&1
+if grep -q ' - preflight.smolvm.present ' "$T/lp.out" && ! grep -q decoy "$T/lp.out"; then
+	ok "the installed bottle-launch preflight runs the installed bottle-verify"
+else
+	not_ok "the installed bottle-launch preflight runs the installed bottle-verify" "$(head -3 "$T/lp.out")"
+fi
 
 # man finds the pages in the installed tree.
 if command -v man >/dev/null; then
