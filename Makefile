@@ -1,6 +1,7 @@
 # bottle-verify: build, tests, demo. See README.md and docs/.
-# `make` builds build/bottle-verify and build/bottle-launch; `make check` runs every
-# lane that can run here; `make demo` runs the main job on a simulated bottle.
+# `make` builds build/bottle-verify, build/bottle-launch and build/bottle-probe; `make check`
+# runs every lane that can run here; `make demo` runs the main job on a simulated bottle;
+# `make install` (PREFIX, DESTDIR) and `make uninstall`.
 
 CC      ?= cc
 BUILD   ?= build
@@ -33,7 +34,7 @@ TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 vpath test_%.c $(TEST_DIRS)
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit faults bench soak watch-soak clean
+.PHONY: all deps check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit faults bench soak watch-soak clean install uninstall
 
 all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
@@ -190,6 +191,32 @@ sanitize:
 
 sanitize-unit:
 	$(SAN_MAKE) unit
+
+# make install honours PREFIX (default /usr/local) and DESTDIR. bottle-probe is not a
+# command: it goes to $(PREFIX)/lib/bottle-verify, where an installed bottle-verify looks
+# (../lib/bottle-verify from its own binary, docs/probe.md), so nothing is built per PREFIX.
+PREFIX   ?= /usr/local
+BINDIR   := $(PREFIX)/bin
+PROBEDIR := $(PREFIX)/lib/bottle-verify
+MAN1DIR  := $(PREFIX)/share/man/man1
+DOCDIR   := $(PREFIX)/share/doc/bottle-verify
+INSTALL  ?= install
+MAN_PAGES := $(wildcard man/*.1)
+DOC_FILES := README.md $(wildcard docs/*.md)
+
+install: all
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(PROBEDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(BUILD)/bottle-probe $(DESTDIR)$(PROBEDIR)/
+	$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MAN1DIR)/
+	$(INSTALL) -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+
+# Removes what install put there, and the two directories that are ours alone when empty.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bottle-verify $(DESTDIR)$(BINDIR)/bottle-launch \
+	      $(DESTDIR)$(PROBEDIR)/bottle-probe $(addprefix $(DESTDIR)$(MAN1DIR)/,$(notdir $(MAN_PAGES))) \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+	-rmdir $(DESTDIR)$(PROBEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD) build-san

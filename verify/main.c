@@ -12,6 +12,7 @@
 #include "db/audit.h"
 #include "egress/around.h"
 #include "egress/check.h"
+#include "egress/probe_path.h"
 #include "host/preflight.h"
 #include "core/cidr.h"
 #include "egress/run.h"
@@ -187,9 +188,10 @@ static int run_egress(const struct cli *c, struct bv_report *r)
 	const struct bv_version *vp = NULL;
 	struct policy p = { 0 };
 	struct bv_error err = { 0 };
-	char *probe = c->probe ? strdup(c->probe) : proc_self_sibling("bottle-probe");
+	char *probe = NULL;
+	int found = probe_path_find(c->probe, &probe, &err);
 	vp = bottle_version(c, &bv);
-	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
+	int rc = found < 0 ? found
 		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, vp, &p, &err)
 						       : policy_load(c->policy, c->allow_dest, &p, &err);
 	if (rc == 0)
@@ -242,9 +244,10 @@ static int run_gate(struct cli *c, struct bv_report *r)
 	struct gate_opts o = { .secret = c->secret_env ? getenv(c->secret_env) : NULL };
 	if (c->name && !c->netns && !c->guest_cmd)
 		c->machine = c->name;
-	char *probe = c->probe ? strdup(c->probe) : proc_self_sibling("bottle-probe");
+	char *probe = NULL;
+	int found = probe_path_find(c->probe, &probe, &err);
 	vp = bottle_version(c, &bv);
-	int rc = !probe ? bv_error_set(&err, ENOENT, "cannot find bottle-probe (pass --probe)")
+	int rc = found < 0 ? found
 		 : c->secret_env && (!o.secret || strlen(o.secret) < 8)
 			 ? bv_error_set(&err, EINVAL, "--secret-env %s: the variable is unset or shorter than 8 bytes", c->secret_env)
 		 : strcmp(c->policy, "builtin") == 0 ? policy_load_builtin(c->allow_dest, vp, &p, &err)

@@ -288,13 +288,17 @@ static int run_enforce(const struct cli *c)
 
 static int run_preflight(const struct cli *c)
 {
-	const char *verify = c->up.verify ? c->up.verify : "bottle-verify";
+	char *found = c->up.verify ? NULL : launch_default_verify();
+	const char *verify = c->up.verify ? c->up.verify : found;
 	const char *argv[] = { verify, "preflight", "--smolvm", c->up.smolvm,
 			       c->up.kvm_device ? "--kvm-device" : NULL, c->up.kvm_device, NULL };
 	int st = 2;
 	bool timed_out;
 	struct bv_error err = { 0 };
-	if (spawn_inherit((char *const *)argv, false, 60000, &st, &timed_out, &err) < 0) {
+	int r = verify ? spawn_inherit((char *const *)argv, false, 60000, &st, &timed_out, &err)
+		       : bv_error_set(&err, ENOMEM, "out of memory");
+	free(found);
+	if (r < 0) {
 		fprintf(stderr, "bottle-launch preflight: %s\n", err.msg);
 		return 2;
 	}

@@ -333,7 +333,7 @@ static int start_watch(struct launch *l, struct bv_error *err)
 	return 0;
 }
 
-static char *default_verify(void)
+char *launch_default_verify(void)
 {
 	char *out = proc_self_sibling("bottle-verify");
 	if (out && access(out, X_OK) == 0)
@@ -371,7 +371,7 @@ static int hand_over(struct launch *l)
 int launch_up(const struct launch_req *req)
 {
 	struct launch_req r = *req;
-	char *verify = r.verify ? NULL : default_verify();
+	char *verify = r.verify ? NULL : launch_default_verify();
 	if (!r.verify)
 		r.verify = verify;
 	struct launch l = { .r = &r, .step = 1 };

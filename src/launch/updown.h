@@ -12,4 +12,9 @@
 int launch_up(const struct launch_req *r);
 int launch_down(const struct launch_req *r);
 
+/* The bottle-verify that up and preflight run when --verify names none: the one beside
+ * this bottle-launch (build/ or the install dir) when it is executable, else the name
+ * "bottle-verify", found on PATH. malloc'd; NULL when out of memory. */
+char *launch_default_verify(void);
+
 #endif
