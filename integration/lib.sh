@@ -20,7 +20,18 @@ echo "TAP version 13"
 plan() { echo "1..$1"; }
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # (every line of a diagnostic is a TAP comment, so a multi-line one cannot read as a result)
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done; }
+# (with BV_FAIL_LOG set, ci/check.sh's, the point and its diagnostics are appended there too,
+# so a failed make check shows them without prove -v)
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+	[ -n "${BV_FAIL_LOG:-}" ] && echo "$0: not ok $n - $1" >>"$BV_FAIL_LOG" 2>/dev/null
+	shift
+	for l in "$@"; do
+		printf '%s\n' "$l" | sed 's/^/# /'
+		[ -n "${BV_FAIL_LOG:-}" ] && printf '%s\n' "$l" | sed 's/^/#   /' | head -20 >>"$BV_FAIL_LOG" 2>/dev/null
+	done
+	return 0
+}
 # (a script one level up, integration/junit.t, finds wait.sh beside itself)
 if [ -f "$top/integration/wait.sh" ]; then . "$top/integration/wait.sh"; else . "$(dirname "$0")/wait.sh"; fi
 # listening PORT: something listens on TCP PORT in this namespace

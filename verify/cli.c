@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "core/cidr.h"
@@ -188,6 +189,20 @@ static int check_shape(const struct cli *c, struct bv_error *err)
 	return bv_error_set(err, EINVAL, "unknown command '%s' (preflight, db, all, egress, gate or watch)", cmd);
 }
 
+/* --netns names a namespace that is there: NAME under /run/netns (ip netns), or a path. */
+static int check_netns(const char *netns, struct bv_error *err)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof path, netns[0] == '/' ? "%s" : "/run/netns/%s", netns);
+	if (stat(path, &st) == 0)
+		return 0;
+	if (netns[0] == '/')
+		return bv_error_errno(err, errno, "--netns '%s'", netns);
+	return bv_error_set(err, errno, "--netns '%s': no such network namespace (%s: %s; `ip netns list` shows the names)",
+			    netns, path, strerror(errno));
+}
+
 /* The values: each CIDR, bypass field and version parses, and the policy loads with its
  * --allow-dest, now rather than after the checks before it ran. */
 static int check_values(const struct cli *c, struct bv_error *err)
@@ -206,6 +221,8 @@ static int check_values(const struct cli *c, struct bv_error *err)
 	struct bv_version v;
 	if (rc == 0 && c->version_override && (rc = version_parse(c->version_override, &v, err)) < 0)
 		bv_error_wrap(err, "--smolvm-version '%s'", c->version_override);
+	if (rc == 0 && c->netns)
+		rc = check_netns(c->netns, err);
 	if (rc == 0 && !c->dns_guard != !c->dns_guard_log)
 		rc = bv_error_set(err, EINVAL, "--dns-guard and --dns-guard-log go together");
 	if (rc == 0 && c->policy) {

@@ -5,7 +5,7 @@
 # what is not ok; the TAP ends with a tally.
 . "$(dirname "$0")/../lib.sh"
 PROBE="$BV_BUILD/bottle-probe"
-plan 32
+plan 33
 echo '{ "deadline_ms": 1000, "controls": [], "denied": {} }' >"$T/empty.json"
 usage_err() { # want-substring prog args...
 	want=$1; shift
@@ -31,9 +31,10 @@ usage_err "--accept-bypass 'nope': not a bypass field" "$BV" db x --expect 192.0
 usage_err "--platform 'beos': must be linux or macos" "$BV" preflight --platform beos
 usage_err "--smolvm-version 'one'" "$BV" preflight --smolvm-version one
 usage_err "policy $T/none.json" "$BV" all x --expect 192.0.2.10/32 --policy "$T/none.json"
-usage_err "--allow-dest" "$BV" egress --policy builtin --netns x
-usage_err "99999" "$BV" egress --policy "$top/fixtures/policies/sim-bottle.json" --allow-dest tcp:192.0.2.10:99999 --netns x
+usage_err "--allow-dest" "$BV" egress --policy builtin --netns /proc/self/ns/net
+usage_err "99999" "$BV" egress --policy "$top/fixtures/policies/sim-bottle.json" --allow-dest tcp:192.0.2.10:99999 --netns /proc/self/ns/net
 usage_err "needs exactly one of --netns NS, --machine NAME or --guest-cmd PROG" "$BV" egress --policy "$T/empty.json"
+usage_err "--netns 'bv-no-such-ns': no such network namespace" "$BV" egress --policy "$top/fixtures/policies/sim-bottle.json" --netns bv-no-such-ns
 usage_err "--allow 'notacidr'" "$BL" enforce x --allow notacidr
 usage_err "enforce x: no --allow CIDR" "$BL" enforce x
 usage_err "--alias '127.0.0.16': the only value is auto" "$BL" up x --from p --alias 127.0.0.16 --control-port 80
