@@ -257,7 +257,7 @@ static int addr_holder(const struct lease_req *req, const char *addr, struct lea
 	if (r > 0 && strcmp(l.machine, req->machine) != 0) {
 		if (!req->stale || !req->stale(&l, req->stale_ctx)) {
 			snprintf(holder->machine, sizeof holder->machine, "%s", l.machine);
-			snprintf(holder->how, sizeof holder->how, "its lease, taken by pid %lld", l.pid);
+			snprintf(holder->how, sizeof holder->how, "its lease");
 			return 1;
 		}
 		if (out->n_reclaimed < ALIAS_POOL_SIZE)
