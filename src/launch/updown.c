@@ -322,6 +322,7 @@ static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 	if (smolvm_step(create, 120000, &st, err) < 0)
 		return 2;
 	*created = true;
+	l->release_lease = l->leased[0] != '\0'; /* a kept lease too: its machine is this launch's now */
 	say(l, "created (%s)", l->allow_cidr);
 	l->step = 6;
 	if (enforce_step(l, err) < 0)
