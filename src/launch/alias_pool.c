@@ -265,7 +265,11 @@ static int addr_holder(const struct lease_req *req, const char *addr, struct lea
 		if (!req->dry_run && (r = lease_remove(req->dir, addr, err)) < 0)
 			return r;
 	}
-	return req->taken ? req->taken(addr, req->taken_ctx, holder, err) : 0;
+	if (!req->taken)
+		return 0;
+	r = req->taken(addr, req->taken_ctx, holder, err);
+	holder->by_allowlist = r > 0;
+	return r;
 }
 
 /* The address asked for (or the one the machine holds). */
@@ -298,7 +302,7 @@ static int take_alias(const struct lease_req *req, struct lease_grant *out, stru
 		}
 		size_t used = strlen(holders);
 		snprintf(holders + used, sizeof holders - used, "%s%s=%s%s", used ? ", " : "", alias, h.machine,
-			 strncmp(h.how, "its allowlist", 13) == 0 ? " (allowlist)" : "");
+			 h.by_allowlist ? " (allowlist)" : "");
 	}
 	return bv_error_set(err, EBUSY, "alias pool exhausted: all %d aliases 127.0.0.%d-%d are held (%s); run bottle-launch down on one",
 			    ALIAS_POOL_SIZE, ALIAS_POOL_FIRST, ALIAS_POOL_LAST, holders);

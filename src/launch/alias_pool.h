@@ -33,6 +33,7 @@ typedef bool (*lease_stale_fn)(const struct lease *l, void *ctx);
 struct addr_owner {
 	char machine[ALIAS_MACHINE_MAX + 1];
 	char how[96];                       /* "its allowlist has 127.0.0.16/32" */
+	bool by_allowlist;                  /* set by alias_pool, not by the callback */
 };
 typedef int (*addr_taken_fn)(const char *addr, void *ctx, struct addr_owner *owner, struct bv_error *err);
 
