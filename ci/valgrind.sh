@@ -26,7 +26,8 @@ done
 [ "${VALGRIND_LANES:-1}" = 0 ] && exit $fail
 echo "valgrind: lanes"
 # The sim lanes that run bottle-verify and bottle-launch themselves (the conformance lane
-# checks the fake, concurrent.t, liars.t and kvm-lane.t repeat what these cover many times).
+# checks the fake, concurrent.t, addresses.t, liars.t and kvm-lane.t repeat what these cover
+# many times).
 BV_BUILD="$W" prove -j"${VALGRIND_PROVE_JOBS:-1}" -r "$top/integration/db" "$top/integration/launch" "$top/integration/verify" \
 	"$top/integration/sim/fake.t" "$top/integration/sim/launch.t" "$top/integration/sim/gate.t" || fail=1
 exit $fail

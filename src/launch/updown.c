@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "launch/alias_pool.h"
+#include "launch/claims.h"
 #include "launch/dnsguard.h"
 #include "launch/watcher.h"
 #include "launch/enforce.h"
@@ -26,7 +27,10 @@ struct launch {
 	struct bv_version v;
 	char *db, *dir;                /* smolvm's DB and the machine's data dir */
 	char lease_dir[4096];
-	char alias[16];                /* the leased alias, or "" */
+	char alias[LEASE_ADDR_MAX];    /* --alias auto: the pool alias, or "" */
+	char leased[LEASE_ADDR_MAX];   /* the address leased (or, dry run, to be) */
+	bool lease_kept;               /* the machine held that lease already */
+	bool release_lease;            /* teardown releases the machine's lease */
 	char allow_cidr[CIDR_TEXT_MAX];
 	char control[128];             /* "tcp:ADDR:PORT" or "" */
 	bool guarded;                  /* the bottle gets a DNS guard (g) */
@@ -120,31 +124,56 @@ static int preflight(struct launch *l, struct bv_error *err)
 	return rc;
 }
 
-/* Steps 2-3: the one allowed destination, refusals, and the alias lease. */
+/* Step 2: the address's lease (one address per bottle): refused while another machine
+ * holds it, by a lease or by its allowlist in smolvm's DB; addr NULL: a pool alias. */
+static int take_lease(struct launch *l, const char *addr, struct bv_error *err)
+{
+	const struct launch_req *r = l->r;
+	struct claims_lookup look = { .db_path = l->db, .self = r->name };
+	struct lease_req q = { .dir = l->lease_dir, .machine = r->name, .addr = addr,
+			       .stale = lease_is_stale, .stale_ctx = l->db,
+			       .taken = claims_taken, .taken_ctx = &look, .dry_run = r->dry_run };
+	struct lease_grant g;
+	int rc = alias_pool_acquire(&q, &g, err);
+	claims_lookup_free(&look);
+	for (size_t i = 0; i < g.n_reclaimed; i++)
+		say(l, "%s the stale lease of %s on %s (its launcher is gone and it has no machine row)",
+		    r->dry_run ? "would reclaim" : "reclaimed", g.reclaimed[i].machine, g.reclaimed[i].addr);
+	if (rc < 0)
+		return rc;
+	snprintf(l->leased, sizeof l->leased, "%s", g.addr);
+	l->lease_kept = g.kept;
+	l->release_lease = !g.kept && !r->dry_run;
+	if (!addr)
+		snprintf(l->alias, sizeof l->alias, "%s", g.addr);
+	return 0;
+}
+
+/* Steps 2-3: the one allowed destination, refusals, and its lease. */
 static int allowlist(struct launch *l, struct bv_error *err)
 {
 	const struct launch_req *r = l->r;
 	struct bv_cidr c;
+	char addr[CIDR_TEXT_MAX];
 	int rc = launch_allowlist(r->alias_auto ? "127.0.0.16/32" : r->allow, &c, err);
 	if (rc == 0)
 		rc = launch_refusal(r, &l->v, &c, err);
 	if (rc < 0)
 		return rc;
-	if (r->alias_auto) {
-		rc = alias_pool_acquire(l->lease_dir, r->name, lease_is_stale, l->db, r->dry_run, l->alias, err);
-		if (rc < 0)
-			return rc;
+	cidr_format(&c, addr);
+	*strchr(addr, '/') = '\0';
+	if ((rc = take_lease(l, r->alias_auto ? NULL : addr, err)) < 0)
+		return rc;
+	if (r->alias_auto)
 		snprintf(l->allow_cidr, sizeof l->allow_cidr, "%s/32", l->alias);
-	} else {
+	else
 		cidr_format(&c, l->allow_cidr);
-	}
 	if (launch_wants_guard(r, &l->v)) {
 		if ((rc = dnsguard_plan(l->lease_dir, r->name, r->dns_guard_addr, &l->g, err)) < 0)
 			return rc;
 		l->guarded = true;
 	}
 	if (r->control_port) {
-		char addr[CIDR_TEXT_MAX];
 		snprintf(addr, sizeof addr, "%s", l->allow_cidr);
 		*strchr(addr, '/') = '\0';
 		snprintf(l->control, sizeof l->control, strchr(addr, ':') ? "tcp:[%s]:%u" : "tcp:%s:%u", addr,
@@ -172,8 +201,11 @@ static void print_plan(struct launch *l, FILE *f)
 	launch_verify_argv(r, l->allow_cidr, l->control[0] ? l->control : NULL, l->guarded ? &l->g : NULL, verify);
 	launch_delete_argv(r->smolvm, r->name, &l->v, del);
 	fprintf(f, "plan for bottle %s (smolvm %s)\n", r->name, version_format(&l->v, ver, sizeof ver));
-	fprintf(f, "  allowlist [%s]%s%s%s\n", l->allow_cidr, l->alias[0] ? " (alias " : "",
-		l->alias, l->alias[0] ? (r->dry_run ? ", would be leased)" : ", leased)") : "");
+	const char *how = l->lease_kept ? "its lease already held" : r->dry_run ? "would be leased" : "leased";
+	if (l->alias[0])
+		fprintf(f, "  allowlist [%s] (alias %s, %s)\n", l->allow_cidr, l->alias, how);
+	else
+		fprintf(f, "  allowlist [%s] (%s %s)\n", l->allow_cidr, l->leased, how);
 	fprintf(f, "  bundle subnet (bot-bottle's derivation, shown only): slug %s -> 192.168.%u.0/24, gateway 192.168.%u.1, bundle 192.168.%u.2\n",
 		slug, o, o, o);
 	if (l->guarded)
@@ -264,7 +296,7 @@ static int teardown(struct launch *l, bool created)
 		fprintf(stderr, "up %s: teardown: %s\n", l->r->name, err.msg);
 		rc = -EIO;
 	}
-	if (l->alias[0] && alias_pool_release(l->lease_dir, l->r->name, &err) < 0) {
+	if (l->release_lease && alias_pool_release(l->lease_dir, l->r->name, &err) < 0) {
 		fprintf(stderr, "up %s: teardown: %s\n", l->r->name, err.msg);
 		rc = -EIO;
 	}
@@ -290,6 +322,7 @@ static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 	if (smolvm_step(create, 120000, &st, err) < 0)
 		return 2;
 	*created = true;
+	l->release_lease = l->leased[0] != '\0'; /* a kept lease too: its machine is this launch's now */
 	say(l, "created (%s)", l->allow_cidr);
 	l->step = 6;
 	if (enforce_step(l, err) < 0)
@@ -398,7 +431,7 @@ int launch_up(const struct launch_req *req)
 out:
 	if (code != 0 && err.msg[0])
 		fprintf(stderr, "up %s: FAILED at step %d/%d: %s\n", r.name, l.step, STEPS, err.msg);
-	if (code != 0 && !r.dry_run && (created || l.alias[0] || l.guard_started || l.watch_started)) {
+	if (code != 0 && !r.dry_run && (created || l.release_lease || l.guard_started || l.watch_started)) {
 		fprintf(stderr, "up %s: tearing down (stop, delete -f, release the lease)\n", r.name);
 		if (teardown(&l, created) < 0)
 			code = 2;
@@ -447,7 +480,7 @@ int launch_down(const struct launch_req *req)
 		fprintf(stderr, "down %s: %s\n", req->name, err.msg);
 		goto out;
 	}
-	snprintf(l.alias, sizeof l.alias, "?"); /* release whatever lease names this machine */
+	l.release_lease = true; /* release whatever lease names this machine */
 	/* and stop whatever guard serves it (its address does not matter to stop it) */
 	l.guard_started = dnsguard_plan(l.lease_dir, req->name, "127.0.0.1", &l.g, &err) == 0;
 	if (!exists)

@@ -1,5 +1,5 @@
 /* updown.h - `bottle-launch up` and `down`: a bottle from nothing to proven, and back.
- * up: preflight, allowlist (alias lease), create, enforce, start, exec-ready, bottle-verify
+ * up: preflight, allowlist (the address's lease), create, enforce, start, exec-ready, bottle-verify
  * all, hand-over; on any failure after create: stop, delete -f, release, non-zero exit. */
 #ifndef BV_LAUNCH_UPDOWN_H
 #define BV_LAUNCH_UPDOWN_H

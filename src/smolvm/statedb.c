@@ -69,12 +69,13 @@ int statedb_exec(sqlite3 *db, const char *sql, struct bv_error *err)
 	return r;
 }
 
-static int row_fill(sqlite3_stmt *st, struct statedb_row *row, struct bv_error *err)
+/* Columns col (typeof(data)) and col + 1 (data) of the current row. */
+static int row_fill(sqlite3_stmt *st, int col, struct statedb_row *row, struct bv_error *err)
 {
-	const unsigned char *type = sqlite3_column_text(st, 0);
+	const unsigned char *type = sqlite3_column_text(st, col);
 	snprintf(row->column_type, sizeof row->column_type, "%s", type ? (const char *)type : "?");
-	const void *blob = sqlite3_column_blob(st, 1);
-	int n = sqlite3_column_bytes(st, 1);
+	const void *blob = sqlite3_column_blob(st, col + 1);
+	int n = sqlite3_column_bytes(st, col + 1);
 	row->found = true;
 	row->len = n > 0 ? (size_t)n : 0;
 	row->data = malloc(row->len + 1);
@@ -86,27 +87,33 @@ static int row_fill(sqlite3_stmt *st, struct statedb_row *row, struct bv_error *
 	return 0;
 }
 
+/* prepare, telling a missing vms table (-ENOENT) from other failures. */
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct bv_error *err)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	const char *m = sqlite3_errmsg(db);
+	if (strstr(m, "no such table"))
+		return bv_error_set(err, ENOENT, "state DB has no vms table (%s)", m);
+	return sqlite_fail(err, db, rc, "prepare select");
+}
+
 int statedb_select_row(sqlite3 *db, const char *name, struct statedb_row *row,
 		       struct bv_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	memset(row, 0, sizeof *row);
-	int rc = sqlite3_prepare_v2(db, "SELECT typeof(data), data FROM vms WHERE name = ?1",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		const char *m = sqlite3_errmsg(db);
-		if (strstr(m, "no such table"))
-			return bv_error_set(err, ENOENT, "state DB has no vms table (%s)", m);
-		return sqlite_fail(err, db, rc, "prepare select");
-	}
-	int r = 0;
+	int r = prepare(db, "SELECT typeof(data), data FROM vms WHERE name = ?1", &st, err);
+	if (r < 0)
+		return r;
 	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
 		r = sqlite_fail(err, db, SQLITE_NOMEM, "bind name");
 		goto out;
 	}
-	rc = sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		r = row_fill(st, row, err);
+		r = row_fill(st, 0, row, err);
 	else if (rc != SQLITE_DONE)
 		r = sqlite_fail(err, db, rc, "select row");
 	if (r == 0 && rc == SQLITE_ROW && sqlite3_step(st) != SQLITE_DONE)
@@ -123,6 +130,37 @@ int statedb_read_row(sqlite3 *db, const char *name, struct statedb_row *row,
 	if (r < 0)
 		return r;
 	r = statedb_select_row(db, name, row, err);
+	struct bv_error ignored;
+	if (statedb_exec(db, r < 0 ? "ROLLBACK" : "COMMIT", r < 0 ? &ignored : err) < 0 && r == 0)
+		r = -EIO;
+	return r;
+}
+
+static int each_row(sqlite3 *db, statedb_row_fn fn, void *ctx, struct bv_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r = prepare(db, "SELECT name, typeof(data), data FROM vms", &st, err);
+	int rc = SQLITE_DONE;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct statedb_row row = { 0 };
+		const unsigned char *name = sqlite3_column_text(st, 0);
+		r = row_fill(st, 1, &row, err);
+		if (r == 0)
+			r = fn(name ? (const char *)name : "", &row, ctx, err);
+		statedb_row_free(&row);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sqlite_fail(err, db, rc, "select rows");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int statedb_each_row(sqlite3 *db, statedb_row_fn fn, void *ctx, struct bv_error *err)
+{
+	int r = statedb_exec(db, "BEGIN", err);
+	if (r < 0)
+		return r;
+	r = each_row(db, fn, ctx, err);
 	struct bv_error ignored;
 	if (statedb_exec(db, r < 0 ? "ROLLBACK" : "COMMIT", r < 0 ? &ignored : err) < 0 && r == 0)
 		r = -EIO;

@@ -40,6 +40,15 @@ int statedb_read_row(sqlite3 *db, const char *name, struct statedb_row *row,
 
 void statedb_row_free(struct statedb_row *row);
 
+/* Called once per row by statedb_each_row; a negative return stops the walk. */
+typedef int (*statedb_row_fn)(const char *name, const struct statedb_row *row, void *ctx,
+			      struct bv_error *err);
+
+/* Every machine's row (SELECT name, typeof(data), data FROM vms, as smolvm's list_vms in
+ * src/db.rs @v1.9.3) in one read transaction. 0 when fn took them all (none is fine),
+ * -ENOENT when the vms table is missing, fn's negative return, or a SQLite error. */
+int statedb_each_row(sqlite3 *db, statedb_row_fn fn, void *ctx, struct bv_error *err);
+
 /* Run a statement without results (BEGIN IMMEDIATE, COMMIT, ROLLBACK). */
 int statedb_exec(sqlite3 *db, const char *sql, struct bv_error *err);
 
