@@ -39,11 +39,11 @@ static void usage(FILE *f)
 	      "                     [--data-dir DIR] [--no-dns-guard | --require-dns-guard]\n"
 	      "                     [--dns-allow NAME=IPV4 ...] [--dns-guard-addr IPV4]\n"
 	      "                     [--dns-guard-user USER] [--dnsmasq BIN]\n"
-	      "                     [--watch [--watch-interval MS]] [-- CMD ARGS...]\n"
-	      "       bottle-launch down NAME [--smolvm BIN] [--lease-dir DIR] [--db PATH]\n"
+	      "                     [--watch [--watch-interval MS]] [--format tap|json] [-- CMD ARGS...]\n"
+	      "       bottle-launch down NAME [--smolvm BIN] [--lease-dir DIR] [--db PATH] [--format tap|json]\n"
 	      "       bottle-launch enforce NAME --allow CIDR [--allow CIDR ...]\n"
 	      "                     [--db PATH] [--data-dir DIR] [--platform linux|macos] [--smolvm BIN]\n"
-	      "       bottle-launch preflight [--smolvm BIN] [--verify BIN] [--kvm-device PATH]\n"
+	      "       bottle-launch preflight [--smolvm BIN] [--verify BIN] [--kvm-device PATH] [--format tap|json]\n"
 	      "       bottle-launch --help | --version\n"
 	      "\n"
 	      "up: preflight, one allowed destination (an alias from 127.0.0.16-31, or --allow),\n"
@@ -58,7 +58,10 @@ static void usage(FILE *f)
 	      "a finding; down ends it and exits 1 if it saw one (docs/watch.md).\n"
 	      "enforce: sets allowed_cidrs between create and start; refuses (exit 1, nothing\n"
 	      "written) when the DB or row is missing, vm.lock is held, a VMM is alive, the state\n"
-	      "is not created/stopped/failed, or the patch does not take. See docs/launch.md.\n",
+	      "is not created/stopped/failed, or the patch does not take. See docs/launch.md.\n"
+	      "--format json (up, down): one JSON document on stdout, the bottle, its address,\n"
+	      "smolvm's version and bottle-verify's report, or the refusal and why\n"
+	      "(docs/bot-bottle.md); preflight: bottle-verify's JSON report.\n",
 	      f);
 }
 
@@ -82,6 +85,11 @@ static int parse_option(struct cli *c, int opt, const char *arg, struct bv_error
 		if (c->n_allow >= MAX_ALLOW)
 			return bv_error_set(err, EINVAL, "--allow: at most %d values", MAX_ALLOW);
 		c->allow[c->n_allow++] = arg;
+		return 0;
+	case 'F':
+		if (strcmp(arg, "tap") && strcmp(arg, "json"))
+			return bv_error_set(err, EINVAL, "--format '%s': must be tap or json", arg);
+		u->json = strcmp(arg, "json") == 0;
 		return 0;
 	case 'd': c->db_path = u->db = arg; return 0;
 	case 'D': c->data_dir = u->data_dir = arg; return 0;
@@ -128,6 +136,7 @@ static int parse_option(struct cli *c, int opt, const char *arg, struct bv_error
 
 static const struct option launch_opts[] = {
 	{ "allow", required_argument, NULL, 'a' }, { "db", required_argument, NULL, 'd' },
+	{ "format", required_argument, NULL, 'F' },
 	{ "data-dir", required_argument, NULL, 'D' }, { "platform", required_argument, NULL, 'p' },
 	{ "from", required_argument, NULL, 'f' }, { "image", required_argument, NULL, 'i' },
 	{ "alias", required_argument, NULL, 'A' }, { "control-port", required_argument, NULL, 'c' },
@@ -197,6 +206,8 @@ static int check_up(struct cli *c, struct bv_error *err)
 		return bv_error_set(err, EINVAL, "up %s: one --allow ADDR/32 (a bottle has one allowed destination)", c->name);
 	if ((c->n_allow == 1) == (c->alias != NULL))
 		return bv_error_set(err, EINVAL, "up %s: needs exactly one of --allow ADDR/32 or --alias auto", c->name);
+	if (c->up.json && c->up.cmd)
+		return bv_error_set(err, EINVAL, "up %s: --format json keeps stdout for the result: run the command with smolvm machine exec once up returns", c->name);
 	if (c->up.watch_interval && !c->up.watch)
 		return bv_error_set(err, EINVAL, "up %s: --watch-interval goes with --watch", c->name);
 	if (!c->up.policy && !c->up.control_port)
@@ -220,6 +231,8 @@ static int parse_cli(int argc, char **argv, struct cli *c, struct bv_error *err)
 		return bv_error_set(err, EINVAL, "%s: no machine NAME", cmd);
 	if (check_allow(c, err) < 0)
 		return -EINVAL;
+	if (strcmp(cmd, "enforce") == 0 && c->up.json)
+		return bv_error_set(err, EINVAL, "enforce: --format json is for up, down and preflight");
 	if (strcmp(cmd, "enforce") == 0)
 		return c->n_allow ? 0 : bv_error_set(err, EINVAL, "enforce %s: no --allow CIDR", c->name);
 	if (strcmp(cmd, "down") == 0)
@@ -293,7 +306,7 @@ static int run_preflight(const struct cli *c)
 {
 	char *found = c->up.verify ? NULL : launch_default_verify();
 	const char *verify = c->up.verify ? c->up.verify : found;
-	const char *argv[] = { verify, "preflight", "--smolvm", c->up.smolvm,
+	const char *argv[] = { verify, "--format", c->up.json ? "json" : "tap", "preflight", "--smolvm", c->up.smolvm,
 			       c->up.kvm_device ? "--kvm-device" : NULL, c->up.kvm_device, NULL };
 	int st = 2;
 	bool timed_out;
@@ -316,11 +329,16 @@ int main(int argc, char **argv)
 	if (p == 1)
 		return 0;
 	if (p < 0)
-		return usage_fail("bottle-launch", &err, 0);
-	if (strcmp(c.command, "up") == 0)
-		return launch_up(&c.up);
-	if (strcmp(c.command, "down") == 0)
-		return launch_down(&c.up);
+		return usage_fail("bottle-launch", &err, c.up.json);
+	bool up = strcmp(c.command, "up") == 0;
+	if (up || strcmp(c.command, "down") == 0) {
+		struct launch_result res = { 0 };
+		int code = up ? launch_up(&c.up, c.up.json ? &res : NULL) : launch_down(&c.up, c.up.json ? &res : NULL);
+		if (c.up.json && launch_result_emit(&res, stdout) < 0)
+			code = 2;
+		launch_result_free(&res);
+		return code;
+	}
 	if (strcmp(c.command, "preflight") == 0)
 		return run_preflight(&c);
 	return run_enforce(&c);

@@ -103,6 +103,10 @@ void launch_verify_argv(const struct launch_req *r, const char *allow_cidr, cons
 {
 	size_t n = 0;
 	n = put(argv, n, r->verify);
+	if (r->json) {
+		n = put(argv, n, "--format");
+		n = put(argv, n, "json");
+	}
 	n = put(argv, n, "all");
 	n = put(argv, n, r->name);
 	n = put(argv, n, "--expect");

@@ -35,6 +35,8 @@ struct launch_req {
 	size_t n_dns_allow;
 	bool watch;              /* --watch: a bottle-verify watch beside the bottle until down */
 	const char *watch_interval; /* --watch-interval MS, or NULL (the watch's default) */
+	bool json;               /* --format json: the result is one JSON document on stdout,
+				  * bottle-verify's report inside it (launch/result.h) */
 };
 
 /* The single allowed destination as a CIDR: "127.0.0.16/32" for an alias, or --allow

@@ -19,6 +19,7 @@
 #include "smolvm/cli.h"
 #include "smolvm/statedb.h"
 #include "launch/subnet.h"
+#include "launch/result.h"
 
 #define STEPS 9
 
@@ -39,6 +40,8 @@ struct launch {
 	bool watch_started;            /* --watch: a bottle-verify watch runs (wt) */
 	struct watcher wt;
 	int step;
+	int verify_exit;               /* bottle-verify all's exit status, -1 before it ran */
+	char *verify_report;           /* its JSON report (--format json), malloc'd */
 };
 
 static void say(struct launch *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -303,6 +306,29 @@ static int teardown(struct launch *l, bool created)
 	return rc;
 }
 
+/* Step 9: bottle-verify all, its TAP on our stdout; with --format json its report is kept
+ * for the result (and what it said on stderr passed on). */
+static int verify_run(struct launch *l, const char *const argv[], int *st, bool *timed_out, struct bv_error *err)
+{
+	if (!l->r->json)
+		return spawn_inherit((char *const *)argv, false, 600000, st, timed_out, err);
+	struct spawn_result res;
+	int rc = spawn_capture((char *const *)argv, 600000, 16u << 20, &res, err);
+	if (rc < 0)
+		return rc;
+	fputs(res.errout ? res.errout : "", stderr);
+	*timed_out = res.timed_out;
+	*st = res.exited ? res.status : 128 + res.status;
+	free(l->verify_report);
+	l->verify_report = res.truncated ? NULL : res.out;
+	l->verify_exit = *st;
+	if (res.truncated)
+		free(res.out);
+	res.out = NULL;
+	spawn_result_free(&res);
+	return 0;
+}
+
 /* Steps 5-9, after the plan: returns the exit status; *created says whether to undo. */
 static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 {
@@ -336,10 +362,10 @@ static int run_steps(struct launch *l, bool *created, struct bv_error *err)
 		return 2;
 	l->step = 9;
 	launch_verify_argv(r, l->allow_cidr, l->control[0] ? l->control : NULL, l->guarded ? &l->g : NULL, verify);
-	say(l, "verifying: bottle-verify all (TAP on stdout)");
+	say(l, "verifying: bottle-verify all (%s)", r->json ? "its JSON report goes into the result" : "TAP on stdout");
 	fflush(stdout);
-	bool timed_out;
-	if (spawn_inherit((char *const *)verify, false, 600000, &st, &timed_out, err) < 0)
+	bool timed_out = false;
+	if (verify_run(l, verify, &st, &timed_out, err) < 0)
 		return 2;
 	if (st != 0) {
 		bv_error_set(err, EPERM, "bottle-verify all exited %d%s: the bottle is not proven confined", st,
@@ -378,8 +404,9 @@ char *launch_default_verify(void)
 static int hand_over(struct launch *l)
 {
 	char ver[32];
-	printf("up %s: ready: allowlist [%s]%s%s, smolvm %s\n", l->r->name, l->allow_cidr,
-	       l->alias[0] ? ", alias " : "", l->alias, version_format(&l->v, ver, sizeof ver));
+	if (!l->r->json)
+		printf("up %s: ready: allowlist [%s]%s%s, smolvm %s\n", l->r->name, l->allow_cidr,
+		       l->alias[0] ? ", alias " : "", l->alias, version_format(&l->v, ver, sizeof ver));
 	fflush(stdout);
 	if (!l->r->cmd)
 		return 0;
@@ -401,13 +428,37 @@ static int hand_over(struct launch *l)
 	return st;
 }
 
-int launch_up(const struct launch_req *req)
+/* What up did, for --format json (res NULL: not asked for). */
+static void up_result(const struct launch *l, int code, const struct bv_error *err, struct launch_result *res)
+{
+	if (!res)
+		return;
+	res->command = "up";
+	res->name = l->r->name;
+	res->exit_code = code;
+	res->step = l->step;
+	res->outcome = code == 0 ? (l->r->dry_run ? "planned" : "ready") : code == 1 ? "refused" : "error";
+	snprintf(res->reason, sizeof res->reason, "%s", code ? err->msg : "");
+	snprintf(res->allowlist, sizeof res->allowlist, "%s", l->allow_cidr);
+	snprintf(res->address, sizeof res->address, "%s", l->leased);
+	snprintf(res->alias, sizeof res->alias, "%s", l->alias);
+	subnet_slug(l->r->name, res->slug, sizeof res->slug);
+	res->subnet_octet = subnet_octet(res->slug);
+	snprintf(res->dns_guard, sizeof res->dns_guard, "%s", l->guarded ? l->g.addr : "");
+	if (l->step > 1 || l->v.known)
+		version_format(&l->v, res->smolvm_version, sizeof res->smolvm_version);
+	res->verify_exit = l->verify_exit;
+	res->verify_report = l->verify_report;
+	res->watch_tap = l->watch_started ? strdup(l->wt.tap) : NULL;
+}
+
+int launch_up(const struct launch_req *req, struct launch_result *res)
 {
 	struct launch_req r = *req;
 	char *verify = r.verify ? NULL : launch_default_verify();
 	if (!r.verify)
 		r.verify = verify;
-	struct launch l = { .r = &r, .step = 1 };
+	struct launch l = { .r = &r, .step = 1, .verify_exit = -1 };
 	struct bv_error err = { 0 };
 	bool created = false;
 	int code = 2;
@@ -418,7 +469,7 @@ int launch_up(const struct launch_req *req)
 	if (allowlist(&l, &err) < 0)
 		goto out;
 	l.step = 4;
-	print_plan(&l, r.dry_run ? stdout : stderr);
+	print_plan(&l, r.dry_run && !r.json ? stdout : stderr);
 	if (r.dry_run) {
 		code = 0;
 		goto out;
@@ -436,6 +487,9 @@ out:
 		if (teardown(&l, created) < 0)
 			code = 2;
 	}
+	up_result(&l, code, &err, res);
+	if (!res)
+		free(l.verify_report);
 	free(l.db);
 	free(l.dir);
 	free(verify);
@@ -468,7 +522,7 @@ static int end_watch(struct launch *l)
 	return not_ok ? 1 : r < 0 || !ended ? -1 : 0;
 }
 
-int launch_down(const struct launch_req *req)
+int launch_down(const struct launch_req *req, struct launch_result *res)
 {
 	struct launch l = { .r = req, .step = 1 };
 	struct bv_error err = { 0 };
@@ -483,15 +537,29 @@ int launch_down(const struct launch_req *req)
 	l.release_lease = true; /* release whatever lease names this machine */
 	/* and stop whatever guard serves it (its address does not matter to stop it) */
 	l.guard_started = dnsguard_plan(l.lease_dir, req->name, "127.0.0.1", &l.g, &err) == 0;
+	bv_error_clear(&err);
 	if (!exists)
 		fprintf(stderr, "down %s: no such machine; releasing any lease it held\n", req->name);
 	int watch = end_watch(&l);
 	code = teardown(&l, exists) < 0 ? 1 : 0;
 	if (code == 0 && watch > 0)
 		code = 1; /* the watch saw a finding: the bottle did not stay confined */
-	if (code == 0)
+	if (code == 0 && !req->json)
 		printf("down %s: %s\n", req->name, exists ? "stopped, deleted, lease and DNS guard released" : "nothing to do");
+	if (code != 0 && !err.msg[0])
+		snprintf(err.msg, sizeof err.msg, "%s", watch > 0 ? "the watch saw a finding while the bottle ran"
+								   : "the teardown did not complete (said on stderr)");
 out:
+	if (res) {
+		res->command = "down";
+		res->name = req->name;
+		res->exit_code = code;
+		res->outcome = code == 2 ? "error" : code == 1 ? "refused" : exists ? "down" : "nothing";
+		snprintf(res->reason, sizeof res->reason, "%s", code ? err.msg : "");
+		res->verify_exit = -1;
+		if (l.v.known)
+			version_format(&l.v, res->smolvm_version, sizeof res->smolvm_version);
+	}
 	free(raw);
 	free(l.db);
 	free(l.dir);

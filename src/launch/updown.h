@@ -5,12 +5,15 @@
 #define BV_LAUNCH_UPDOWN_H
 
 #include "launch/plan.h"
+#include "launch/result.h"
 
 /* Both return the process exit status: 0 done, 1 refused / a finding / torn down after a
  * failed verification, 2 an error (or an inconclusive verification). Progress and
- * reasons go to stderr; the verifier's TAP and the result line to stdout. */
-int launch_up(const struct launch_req *r);
-int launch_down(const struct launch_req *r);
+ * reasons go to stderr; the verifier's TAP and the result line to stdout, or with
+ * r->json nothing: res (may be NULL) gets what was done (launch/result.h; the caller
+ * prints and frees it). */
+int launch_up(const struct launch_req *r, struct launch_result *res);
+int launch_down(const struct launch_req *r, struct launch_result *res);
 
 /* The bottle-verify that up and preflight run when --verify names none: the one beside
  * this bottle-launch (build/ or the install dir) when it is executable, else the name
