@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import schema_check as sc  # noqa: E402
+import schema_wrap as sw  # noqa: E402
 
 n = 0
 failed = 0
@@ -171,6 +172,14 @@ try:
     point(False, "a $ref outside the schema's $defs is refused", ["accepted"])
 except sc.SchemaError as e:
     point("only #/$defs/NAME" in str(e), "a $ref outside the schema's $defs is refused", [e])
+
+# --- the wrapper's reading of a command line ----------------------------------------------
+for args, want in ((["--format", "json", "db", "x"], True), (["db", "--format=json"], True),
+                   (["--form", "json", "all"], True), (["--format", "tap", "db"], False),
+                   (["db", "json"], False), (["--f", "json"], False)):
+    point(sw.format_json(args) == want, f"{' '.join(args)}: {'JSON' if want else 'not JSON'}")
+for args, want in ((["--format", "json", "watch", "b"], "watch"), (["--quiet", "db", "b"], "db"), (["--frob"], None)):
+    point(sw.command_of(args) == want, f"the command of {' '.join(args)} is {want}")
 
 print(f"1..{n}")
 sys.exit(1 if failed else 0)
