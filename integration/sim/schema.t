@@ -42,7 +42,7 @@ valid "db" 0 db b --expect 192.0.2.10/32
 valid "db --quiet" 0 db b --expect 192.0.2.10/32 --quiet
 valid "all on the sim (a TODO: the DNS carve-out)" 0 all b --expect 192.0.2.10/32 --policy "$POLICY" \
 	--allow-dest tcp:192.0.2.10:8888 --kvm-device "$T/kvm"
-valid "egress --machine" 0 egress --machine b --policy "$top/fixtures/policies/sim-egress.json" --allow-dest tcp:192.0.2.10:8888
+valid "egress --machine" 0 egress --machine b --policy "$POLICY" --allow-dest tcp:192.0.2.10:8888
 jq 'del(.gate)' "$top/fixtures/policies/sim-gate.json" >"$T/nogate.json"
 valid "gate (no proxy, no git gate: SKIPs)" 0 gate b --policy "$T/nogate.json" --allow-dest tcp:192.0.2.10:8888
 valid "the watch stream" 0 watch b --expect 192.0.2.10/32 --interval 300 --duration 1
