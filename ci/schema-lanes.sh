@@ -25,8 +25,8 @@ BV_BUILD="$W" prove -j"${SCHEMA_PROVE_JOBS:-2}" -r $LANES || fail=1
 echo "schema-lanes: $(grep -c '^ok ' "$BV_SCHEMA_LOG") JSON outputs valid:"
 grep '^ok ' "$BV_SCHEMA_LOG" | awk '{print "  " $2 " " $3}' | sort | uniq -c
 if grep -q '^FAIL ' "$BV_SCHEMA_LOG"; then
-	echo "schema-lanes: JSON outputs that do not validate against docs/report.schema.json:"
-	grep '^FAIL ' "$BV_SCHEMA_LOG" | cut -c1-600
+	echo "schema-lanes: $(grep -c '^FAIL ' "$BV_SCHEMA_LOG") JSON outputs do not validate against docs/report.schema.json (all in $BV_SCHEMA_LOG):"
+	grep '^FAIL ' "$BV_SCHEMA_LOG" | head -20 | cut -c1-400
 	fail=1
 fi
 for c in preflight db all egress gate watch usage; do
