@@ -206,7 +206,7 @@ MAN1DIR  := $(PREFIX)/share/man/man1
 DOCDIR   := $(PREFIX)/share/doc/bottle-verify
 INSTALL  ?= install
 MAN_PAGES := $(wildcard man/*.1)
-DOC_FILES := README.md $(wildcard docs/*.md)
+DOC_FILES := README.md CHANGELOG.md $(wildcard docs/*.md) docs/report.schema.json
 
 install: all
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(PROBEDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(DOCDIR)
