@@ -15,9 +15,10 @@ export BV_SCHEMA_LOG="$W/runs.log"
 : >"$BV_SCHEMA_LOG"
 # Every lane with a --format json run (grep -l -- '--format json' integration/*/*.t), the
 # validator's own test first.
-LANES=${SCHEMA_LANES:-"integration/client integration/db integration/verify integration/egress/egress.t
+JSON_LANES="integration/client integration/db integration/verify integration/egress/egress.t
 integration/egress/smolvm-transport.t integration/sim/fake.t integration/sim/gate.t integration/sim/launch.t
-integration/sim/liars.t integration/sim/watch.t integration/sim/schema.t integration/qemu/egress.t integration/kvm/gate.t"}
+integration/sim/liars.t integration/sim/watch.t integration/sim/schema.t integration/qemu/egress.t integration/kvm/gate.t"
+LANES=${SCHEMA_LANES:-$JSON_LANES}
 fail=0
 cd "$top"
 # shellcheck disable=SC2086

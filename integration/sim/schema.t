@@ -91,4 +91,4 @@ fails "a watch stream without its end line" "does not end with an end line"
 
 smolvm machine stop --name b >/dev/null 2>&1
 smolvm machine rm --name b -f >/dev/null 2>&1
-[ "$failed" = 0 ]
+exit $((failed > 0))
