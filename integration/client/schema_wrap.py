@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import schema_check  # noqa: E402
 
