@@ -34,7 +34,7 @@ TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 vpath test_%.c $(TEST_DIRS)
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit faults bench soak watch-soak clean install uninstall
+.PHONY: all deps check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit schema-lanes faults bench soak watch-soak clean install uninstall
 
 all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
@@ -114,6 +114,7 @@ check: deps
 check-deep: deps
 	$(MAKE) sanitize
 	$(MAKE) valgrind
+	$(MAKE) schema-lanes
 	FAULTS_CAP=2 $(MAKE) faults
 
 demo: deps
@@ -175,6 +176,13 @@ valgrind: all $(TEST_BIN)
 valgrind-unit: all $(TEST_BIN)
 	BV_BUILD=$(abspath $(BUILD)) VALGRIND_LANES=0 ci/valgrind.sh
 
+# The lanes that print JSON, every --format json output held to docs/report.schema.json
+# (integration/client/schema_check.py, Python's standard library) through wrappers that
+# exit 97 on a violation. In check-deep: it repeats the sim lanes (minutes); make check has
+# integration/sim/schema.t, one real output of each command.
+schema-lanes: all
+	BV_BUILD=$(abspath $(BUILD)) ci/schema-lanes.sh
+
 # Injected syscall errors, one at a time (strace --inject): every run fails closed.
 faults: all
 	BV_BUILD=$(abspath $(BUILD)) faults/run.sh
@@ -198,7 +206,7 @@ MAN1DIR  := $(PREFIX)/share/man/man1
 DOCDIR   := $(PREFIX)/share/doc/bottle-verify
 INSTALL  ?= install
 MAN_PAGES := $(wildcard man/*.1)
-DOC_FILES := README.md $(wildcard docs/*.md)
+DOC_FILES := README.md CHANGELOG.md $(wildcard docs/*.md) docs/report.schema.json
 
 install: all
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(PROBEDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(DOCDIR)

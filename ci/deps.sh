@@ -11,11 +11,12 @@ set -eu
 # busybox-static, linux-image-amd64 (the guest kernel), xz-utils (to unpack it): the qemu
 # lane's real guest under TCG; valgrind (its header: bottle-verify knows when it runs under
 # it) and strace: make valgrind and make faults; dnsmasq-base: bottle-launch's DNS guard;
-# groff-base and mandoc: the man page lane renders and lints the three pages.
+# groff-base and mandoc: the man page lane renders and lints the three pages; python3: the
+# JSON schema's validator (integration/client/schema_check.py, standard library only).
 PKGS="build-essential pkg-config clang libclang-rt-dev libsqlite3-dev sqlite3 libcjson-dev
 nettle-dev libseccomp-dev libcriterion-dev perl util-linux musl-tools nftables iproute2
 git tinyproxy-bin jq libtap-formatter-junit-perl qemu-system-x86 busybox-static
-linux-image-amd64 xz-utils valgrind strace dnsmasq-base groff-base mandoc"
+linux-image-amd64 xz-utils valgrind strace dnsmasq-base groff-base mandoc python3"
 
 missing=""
 for p in $PKGS; do

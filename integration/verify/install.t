@@ -12,7 +12,7 @@ R="$T/root"
 	echo "755 bin/bottle-launch $BV_BUILD/bottle-launch"
 	echo "755 lib/bottle-verify/bottle-probe $BV_BUILD/bottle-probe"
 	for p in "$top"/man/*.1; do echo "644 share/man/man1/$(basename "$p") $p"; done
-	for d in "$top/README.md" "$top"/docs/*.md; do echo "644 share/doc/bottle-verify/$(basename "$d") $d"; done
+	for d in "$top/README.md" "$top/CHANGELOG.md" "$top"/docs/*.md "$top/docs/report.schema.json"; do echo "644 share/doc/bottle-verify/$(basename "$d") $d"; done
 } >"$T/expected"
 nfiles=$(wc -l <"$T/expected")
 cut -d' ' -f2 "$T/expected" | sort >"$T/want"
