@@ -50,8 +50,10 @@ def findings(report):
 class Bottles:
     """bottle-launch and bottle-verify at the given paths, with extra environment."""
 
-    def __init__(self, launch="bottle-launch", verify="bottle-verify", env=None, timeout=900):
+    def __init__(self, launch="bottle-launch", verify="bottle-verify", env=None, timeout=900, schema=None):
+        """schema: a schema_check.Schema every document is held to (BottleError if not)."""
         self.launch, self.verify, self.env, self.timeout = launch, verify, env, timeout
+        self.schema = schema
 
     def _run(self, argv):
         p = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=self.timeout)
@@ -60,6 +62,11 @@ class Bottles:
         except json.JSONDecodeError as e:
             raise BottleError(f"{argv[0]} exited {p.returncode} without a JSON document: {e}; "
                               f"stderr: {p.stderr[-400:]}") from None
+        if self.schema is not None:
+            what = "launch_result" if doc.get("format") == "bottle-launch/1" else None
+            bad = self.schema.validate(doc, what)
+            if bad:
+                raise BottleError(f"{argv[0]}: the document breaks docs/report.schema.json: {bad[:3]}")
         if doc.get("exit_code") != p.returncode:
             raise BottleError(f"{argv[0]}: the document says exit {doc.get('exit_code')}, "
                               f"the process exited {p.returncode}")

@@ -5,6 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bottle_client as bc  # noqa: E402
+import schema_check  # noqa: E402
 
 n = failed = 0
 
@@ -28,7 +29,9 @@ def rows():
 
 
 env = dict(os.environ)
-b = bc.Bottles(launch=env["BL"], verify=env["BV"], env=env)
+# every document the client reads is held to docs/report.schema.json
+schema = schema_check.Schema.load()
+b = bc.Bottles(launch=env["BL"], verify=env["BV"], env=env, schema=schema)
 kvm, pack, policy = ["--kvm-device", env["KVM"]], env["PACK"], env["POLICY"]
 up = dict(pack=pack, allow="192.0.2.10/32", control_port=8888, policy=policy, opts=kvm)
 print("1..14")
@@ -68,7 +71,7 @@ else:
 
 # A leaky bottle: refused, with the finding named, and nothing left behind.
 leaky_env = dict(env, FAKE_SMOLVM_LEAK="allowlist-ignored")
-leaky = bc.Bottles(launch=env["BL"], verify=env["BV"], env=leaky_env)
+leaky = bc.Bottles(launch=env["BL"], verify=env["BV"], env=leaky_env, schema=schema)
 try:
     leaky.up("agent-leaky", **up)
     check("a leaky bottle is refused", False, "it was handed over")

@@ -60,11 +60,11 @@ WATCH = [
      "summary": {"ok": 0, "not_ok": 1, "todo": 0, "skip": 0, "inconclusive": 0}},
 ]
 LAUNCH = {
-    "format": "bottle-launch/1", "version": "0.16.0", "command": "up", "name": "b", "exit_code": 0,
-    "result": "ready", "reason": None,
-    "bottle": {"allowlist": ["192.0.2.10/32"], "alias": None, "subnet": None, "dns_guard": "127.83.254.53"},
-    "smolvm_version": "1.9.3",
-    "verification": {"exit_code": 0, "summary": {"ok": 9, "not_ok": 0, "todo": 1, "skip": 0, "inconclusive": 0}},
+    "format": "bottle-launch/1", "version": "0.16.0", "command": "up", "name": "b", "outcome": "ready",
+    "exit_code": 0, "step": 9, "reason": None, "smolvm_version": "1.9.3",
+    "bottle": {"allowlist": "192.0.2.10/32", "address": "192.0.2.10", "alias": None, "slug": "b",
+               "subnet": "192.168.83.0/24", "dns_guard": "127.83.254.53", "watch_tap": None},
+    "verification": {"exit_code": 0, "report": None},
 }
 
 
@@ -152,7 +152,7 @@ invalid("an empty line", sc.check_lines(S, lines(WATCH[:2]) + "\n" + lines(WATCH
 
 # --- bottle-launch's result that fails ----------------------------------------------------
 invalid("a launch result \"handed-over\"",
-        sc.check_document(S, changed(lambda d: d.update(result="handed-over"), LAUNCH), "launch_result"), "/result")
+        sc.check_document(S, changed(lambda d: d.update(outcome="handed-over"), LAUNCH), "launch_result"), "/outcome")
 invalid("a launch result without its name",
         sc.check_document(S, changed(lambda d: d.pop("name"), LAUNCH), "launch_result"), "required key 'name'")
 invalid("a report is not a launch result", sc.check_document(S, json.dumps(REPORT), "launch_result"), "/format")

@@ -123,7 +123,8 @@ def judge(prog, args, rc, out):
         return errs
     if killed:
         return []  # ended by a signal the test sent: a document cut short is not a violation
-    definition = "launch_result" if prog == "bottle-launch" else None
+    # (bottle-launch preflight prints bottle-verify's own report)
+    definition = "launch_result" if prog == "bottle-launch" and command_of(args) != "preflight" else None
     if not text.endswith("\n") or text.count("\n") != 1:
         return [f"stdout is not one document on one line ({text.count(chr(10))} newlines): {text[:200]!r}"]
     errs = schema_check.check_document(schema, text, definition)
