@@ -306,8 +306,11 @@ static int run_preflight(const struct cli *c)
 {
 	char *found = c->up.verify ? NULL : launch_default_verify();
 	const char *verify = c->up.verify ? c->up.verify : found;
-	const char *argv[] = { verify, "--format", c->up.json ? "json" : "tap", "preflight", "--smolvm", c->up.smolvm,
+	const char *tap[] = { verify, "preflight", "--smolvm", c->up.smolvm,
+			      c->up.kvm_device ? "--kvm-device" : NULL, c->up.kvm_device, NULL };
+	const char *json[] = { verify, "--format", "json", "preflight", "--smolvm", c->up.smolvm,
 			       c->up.kvm_device ? "--kvm-device" : NULL, c->up.kvm_device, NULL };
+	const char *const *argv = c->up.json ? json : tap;
 	int st = 2;
 	bool timed_out;
 	struct bv_error err = { 0 };
