@@ -51,7 +51,7 @@ REPORT = {
     ],
 }
 WATCH = [
-    {"type": "begin", "text": "watch"},
+    {"type": "begin", "text": "watch", "format": "bottle-verify/1", "version": "0.16.0"},
     {"type": "note", "text": "a pass every 300 ms"},
     {"type": "point", "n": 1, "id": "watch.row.allowed_cidrs.exact", "status": "not_ok",
      "description": "d", "fields": {"actual": "x"}},

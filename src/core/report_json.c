@@ -183,6 +183,15 @@ int report_json_text_line(FILE *out, const char *type, const char *text)
 	return json_line(doc, rc, out);
 }
 
+int report_json_begin_line(FILE *out, const char *command)
+{
+	cJSON *doc = cJSON_CreateObject();
+	int rc = doc && json_add_str(doc, "type", "begin") == 0 && json_add_str(doc, "text", command) == 0 &&
+			 json_add_str(doc, "format", "bottle-verify/1") == 0 && json_add_str(doc, "version", BV_RELEASE) == 0
+		 ? 0 : -ENOMEM;
+	return json_line(doc, rc, out);
+}
+
 int report_json_end_line(FILE *out, const char *command, size_t n_points, const size_t count[5], int exit_code)
 {
 	static const enum bv_status all[] = { BV_OK, BV_NOT_OK, BV_TODO, BV_SKIP, BV_INCONCLUSIVE };

@@ -76,6 +76,8 @@ void report_tap_comment(FILE *out, const char *prefix, const char *text);
 void report_tap_point(FILE *out, const struct bv_report *r, const struct bv_point *p, size_t n);
 int report_json_point_line(FILE *out, const struct bv_report *r, const struct bv_point *p, size_t n);
 int report_json_text_line(FILE *out, const char *type, const char *text);
+/* The first line of a streamed JSON report: its type, command, format and release. */
+int report_json_begin_line(FILE *out, const char *command);
 int report_json_end_line(FILE *out, const char *command, size_t n_points, const size_t count[5], int exit_code);
 
 #endif

@@ -14,7 +14,7 @@ void report_stream_begin(struct bv_stream *s, const char *command, enum bv_forma
 	snprintf(s->command, sizeof s->command, "%s", command);
 	if (fmt == BV_FORMAT_TAP)
 		fputs("TAP version 13\n", out);
-	else if (report_json_text_line(out, "begin", command) < 0)
+	else if (report_json_begin_line(out, command) < 0)
 		s->failed = true;
 	fflush(out);
 }
