@@ -21,8 +21,10 @@ plan() { echo "1..$1"; }
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # (every line of a diagnostic is a TAP comment, so a multi-line one cannot read as a result)
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done; }
-# (a script one level up, integration/junit.t, finds wait.sh beside itself)
-if [ -f "$top/integration/wait.sh" ]; then . "$top/integration/wait.sh"; else . "$(dirname "$0")/wait.sh"; fi
+# (a script one level up, integration/junit.t, finds wait.sh and path.sh beside itself)
+if [ -f "$top/integration/wait.sh" ]; then lib_dir="$top/integration"; else lib_dir=$(dirname "$0"); fi
+. "$lib_dir/wait.sh"
+. "$lib_dir/path.sh"
 # listening PORT: something listens on TCP PORT in this namespace
 listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 check() { # check DESC CMD...: ok when the command succeeds

@@ -5,6 +5,7 @@
 # the bundle on the aliases and 192.0.2.10, "public" 198.51.100.1 and 2001:db8::1, and the
 # upstream resolver 198.51.100.53 (documentation ranges only).
 . "$top/integration/wait.sh"
+. "$top/integration/path.sh"
 
 sim_enter() {
 	[ "${BV_SIM_INSIDE:-}" = 1 ] && return 0
