@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/proc.h"
 #include "launch/subnet.h"
+#include "smolvm/cli.h"
 
 #define ARGV_MAX (16 + DNSGUARD_ALLOW_MAX)
 #define START_TRIES 8
@@ -92,6 +93,21 @@ static bool nobody_mapped(void)
 	return mapped;
 }
 
+/* The binary when --dnsmasq names none: dnsmasq on PATH, else where Debian installs it. A
+ * user's PATH often lacks the sbin directories, the only place dnsmasq-base puts it. */
+static const char *default_dnsmasq(void)
+{
+	static const char *const sbin[] = { "/usr/local/sbin/dnsmasq", "/usr/sbin/dnsmasq", "/sbin/dnsmasq" };
+	_cleanup_free_ char *found = NULL;
+	struct bv_error ignored;
+	if (smolvm_find("dnsmasq", &found, &ignored) == 0)
+		return "dnsmasq";
+	for (size_t i = 0; i < sizeof sbin / sizeof sbin[0]; i++)
+		if (access(sbin[i], X_OK) == 0)
+			return sbin[i];
+	return "dnsmasq"; /* its spawn fails with ENOENT, and the message names the package */
+}
+
 /* What dnsmasq's argv points into. */
 struct guard_args {
 	char listen[64], user[300], group[300], log[4200], pid[4200];
@@ -102,7 +118,7 @@ static int guard_argv(const struct dnsguard *g, const struct dnsguard_opts *o, c
 		      struct guard_args *s, struct bv_error *err)
 {
 	size_t n = 0;
-	argv[n++] = o->dnsmasq ? o->dnsmasq : "dnsmasq";
+	argv[n++] = o->dnsmasq ? o->dnsmasq : default_dnsmasq();
 	static const char *const fixed[] = { "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
 					     "--bind-interfaces", "--port=53", "--address=/#/",
 					     "--log-queries=extra" };
