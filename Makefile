@@ -5,6 +5,9 @@
 
 CC      ?= cc
 BUILD   ?= build
+ifneq ($(words $(BUILD)),1)
+$(error BUILD='$(BUILD)': make cannot take a build directory whose path has a space in it (make's own limit); name one without, a symlink to it will do)
+endif
 PKGS    := sqlite3 libcjson nettle libseccomp
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral
