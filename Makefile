@@ -5,6 +5,9 @@
 
 CC      ?= cc
 BUILD   ?= build
+ifneq ($(words $(BUILD)),1)
+$(error BUILD='$(BUILD)': make cannot take a build directory whose path has a space in it (make's own limit); name one without, a symlink to it will do)
+endif
 PKGS    := sqlite3 libcjson nettle libseccomp
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral
@@ -73,7 +76,7 @@ $(BUILD)/tests/%: %.c $(BUILD)/libverify.a $(BUILD)/libbv.a
 unit: all $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do \
 	  echo "== $$t" >&2; \
-	  BV_BUILD=$(BUILD) BV_TOP=$(CURDIR) $$t --jobs 2 --tap=$(BUILD)/$$(basename $$t).tap >/dev/null 2>$(BUILD)/$$(basename $$t).log || \
+	  BV_BUILD=$(BUILD) BV_TOP="$(CURDIR)" $$t --jobs 2 --tap=$(BUILD)/$$(basename $$t).tap >/dev/null 2>$(BUILD)/$$(basename $$t).log || \
 	    { cat $(BUILD)/$$(basename $$t).log >&2; cat $(BUILD)/$$(basename $$t).tap; exit 1; }; \
 	  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $(BUILD)/$$(basename $$t).log; then \
 	    cat $(BUILD)/$$(basename $$t).log >&2; echo "sanitizer report in $$t" >&2; exit 1; fi; \
@@ -85,22 +88,22 @@ unit: all $(TEST_BIN)
 # serialises what must not overlap): make check stays within its 10 minutes on 2 cores.
 PROVE_JOBS ?= 2
 prove-tests: all
-	BV_BUILD=$(abspath $(BUILD)) prove -j$(PROVE_JOBS) -r integration/
+	BV_BUILD="$(abspath $(BUILD))" prove -j$(PROVE_JOBS) -r integration/
 
 # Every integration lane through prove (the kvm lane included). KVM runners run it with
 # BOTTLE_VERIFY_MUST_RUN=1 (ci/kvm-runner.sh), so a lane that cannot run fails.
 .PHONY: integration junit
 integration: all
-	BV_BUILD=$(abspath $(BUILD)) prove -r integration/
+	BV_BUILD="$(abspath $(BUILD))" prove -r integration/
 
 .PHONY: sim-conformance
 sim-conformance:
-	BV_BUILD=$(abspath $(BUILD)) prove integration/sim/conformance.t
+	BV_BUILD="$(abspath $(BUILD))" prove integration/sim/conformance.t
 
 # The same run as JUnit XML for CI dashboards (TAP::Formatter::JUnit, Debian
 # libtap-formatter-junit-perl); prove's exit status is kept.
 junit: all
-	BV_BUILD=$(abspath $(BUILD)) prove -r --formatter TAP::Formatter::JUnit integration/ > $(BUILD)/junit.xml
+	BV_BUILD="$(abspath $(BUILD))" prove -r --formatter TAP::Formatter::JUnit integration/ > $(BUILD)/junit.xml
 
 # Everything CI proves: the lanes, then the same under ASan+UBSan and under valgrind, and
 # the injected faults (two injection points per syscall here; make faults goes further).
@@ -119,7 +122,7 @@ check-deep: deps
 
 demo: deps
 	$(MAKE) all
-	@BV_BUILD=$(abspath $(BUILD)) fixtures/demo.sh
+	@BV_BUILD="$(abspath $(BUILD))" fixtures/demo.sh
 
 # libFuzzer targets (clang). fuzz-smoke: a few seconds each inside `make check`.
 FUZZ_CC     ?= clang
@@ -154,27 +157,27 @@ fuzz-smoke: $(FUZZ_BIN)
 
 # Speed goals live here, not in timed unit tests (docs/performance.md).
 bench: all
-	BV_BUILD=$(abspath $(BUILD)) bench/egress-sweep.sh
-	BV_BUILD=$(abspath $(BUILD)) bench/db-rows.sh
-	BV_BUILD=$(abspath $(BUILD)) bench/launch-overhead.sh
-	BV_BUILD=$(abspath $(BUILD)) bench/all-vs-floor.sh
+	BV_BUILD="$(abspath $(BUILD))" bench/egress-sweep.sh
+	BV_BUILD="$(abspath $(BUILD))" bench/db-rows.sh
+	BV_BUILD="$(abspath $(BUILD))" bench/launch-overhead.sh
+	BV_BUILD="$(abspath $(BUILD))" bench/all-vs-floor.sh
 
 # A long soak, not part of check: the confined sim bottle passes every time (RUNS, VERSIONS).
 soak: all
-	BV_BUILD=$(abspath $(BUILD)) VERSIONS="$${VERSIONS:-0.8.0 1.9.3}" bench/confined-soak.sh
+	BV_BUILD="$(abspath $(BUILD))" VERSIONS="$${VERSIONS:-0.8.0 1.9.3}" bench/confined-soak.sh
 
 # bottle-verify watch for 10 minutes of an agent hammering denied destinations (and one
 # idle minute): no finding, every refusal counted, its CPU per hour and peak memory.
 # WATCH_SOAK_S, WATCH_IDLE_S shorten it.
 watch-soak: all
-	BV_BUILD=$(abspath $(BUILD)) bench/watch-soak.sh
+	BV_BUILD="$(abspath $(BUILD))" bench/watch-soak.sh
 
 # The unit tests and the db, launch, verify and sim lanes under valgrind --error-exitcode.
 valgrind: all $(TEST_BIN)
-	BV_BUILD=$(abspath $(BUILD)) ci/valgrind.sh
+	BV_BUILD="$(abspath $(BUILD))" ci/valgrind.sh
 
 valgrind-unit: all $(TEST_BIN)
-	BV_BUILD=$(abspath $(BUILD)) VALGRIND_LANES=0 ci/valgrind.sh
+	BV_BUILD="$(abspath $(BUILD))" VALGRIND_LANES=0 ci/valgrind.sh
 
 # The lanes that print JSON, every --format json output held to docs/report.schema.json
 # (integration/client/schema_check.py, Python's standard library) through wrappers that
@@ -185,7 +188,7 @@ schema-lanes: all
 
 # Injected syscall errors, one at a time (strace --inject): every run fails closed.
 faults: all
-	BV_BUILD=$(abspath $(BUILD)) faults/run.sh
+	BV_BUILD="$(abspath $(BUILD))" faults/run.sh
 
 # ASan + UBSan build of everything, then the unit and integration lanes on it.
 SAN_MAKE = ASAN_OPTIONS=exitcode=86:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:exitcode=86 \

@@ -4,6 +4,7 @@
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BV_BUILD:-$top/build}
 RUNS=${RUNS:-30}
+. "$top/integration/path.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -7,4 +7,4 @@ SIM_REQUIRED=1 sim_enter "$@"
 BV=$build/bottle-verify
 T=$tmp
 sim_host >/dev/null 2>&1 || { echo "$(basename "$0"): the simulated host did not come up" >&2; exit 2; }
-trap 'kill "$BG_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap sim_cleanup EXIT

@@ -10,6 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${BV_BUILD:-$top/build}
 CAP=${FAULTS_CAP:-8}
+. "$top/integration/path.sh"
 ONLY=${FAULTS_ONLY:-db egress enforce watch}
 command -v strace >/dev/null || { echo "faults: needs strace" >&2; exit 2; }
 # Two passes: bottle-verify confined as it ships (an injection after the seccomp filter is

@@ -32,8 +32,10 @@ not_ok() {
 	done
 	return 0
 }
-# (a script one level up, integration/junit.t, finds wait.sh beside itself)
-if [ -f "$top/integration/wait.sh" ]; then . "$top/integration/wait.sh"; else . "$(dirname "$0")/wait.sh"; fi
+# (a script one level up, integration/junit.t, finds wait.sh and path.sh beside itself)
+if [ -f "$top/integration/wait.sh" ]; then lib_dir="$top/integration"; else lib_dir=$(dirname "$0"); fi
+. "$lib_dir/wait.sh"
+. "$lib_dir/path.sh"
 # listening PORT: something listens on TCP PORT in this namespace
 listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 check() { # check DESC CMD...: ok when the command succeeds
@@ -61,6 +63,16 @@ field_of() {
 	perl -MJSON::PP -e '
 		local $/; open my $f, "<", $ARGV[0] or die; my $d = decode_json(<$f>);
 		for my $p (@{$d->{points}}) { if ($p->{id} eq $ARGV[1]) { print $p->{fields}{$ARGV[2]} // ""; exit 0 } }' "$1" "$2" "$3"
+}
+# nobody_copy SRC...: copy each file or directory SRC into $T/nobody, where uid 65534 (what
+# a test drops to with setpriv) can reach it wherever the tree is: a clone under /root is out
+# of its reach (0700). 1, with the reason in $nobody_why, when even the copy is (TMPDIR).
+nobody_copy() {
+	if ! { mkdir -p "$T/nobody" && cp -R "$@" "$T/nobody/" && chmod -R a+rX "$T/nobody" && chmod a+x "$T"; }; then
+		nobody_why="cannot copy $* into $T/nobody"; return 1
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$T/nobody" ||
+		{ nobody_why="uid 65534 cannot enter $T: set TMPDIR to a directory it can reach"; return 1; }
 }
 # start_time PID: field 22 of /proc/PID/stat
 start_time() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }

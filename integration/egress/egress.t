@@ -41,14 +41,14 @@ is "DNS carve-out accepted by the policy: TODO" egress.denied.dns-direct todo
 
 # A guest that lies: it really connects (no confinement) but reports "refused".
 open_all
-printf '#!/bin/sh\n%s - | /bin/sed -e "s/ connected / refused /" -e "s/ replied / timeout /" -e "s/ answered \\(.*\\)rcode=[0-9]*/ refused \\1rcode=-/"\n' "$BV_BUILD/bottle-probe" >"$T/liar"
+printf '#!/bin/sh\n"%s" - | /bin/sed -e "s/ connected / refused /" -e "s/ replied / timeout /" -e "s/ answered \\(.*\\)rcode=[0-9]*/ refused \\1rcode=-/"\n' "$BV_BUILD/bottle-probe" >"$T/liar"
 chmod +x "$T/liar"
 verify sim-egress.json "$T/liar"
 is "lying guest: the sink's nonce makes public OPEN (not ok)" egress.denied.public not_ok
 
 # A truncated report: inconclusive, never a pass.
 confine
-printf '#!/bin/sh\n%s - | /usr/bin/head -n 3\n' "$BV_BUILD/bottle-probe" >"$T/trunc"
+printf '#!/bin/sh\n"%s" - | /usr/bin/head -n 3\n' "$BV_BUILD/bottle-probe" >"$T/trunc"
 chmod +x "$T/trunc"
 verify sim-egress.json "$T/trunc"
 is "truncated report: public inconclusive" egress.denied.public inconclusive

@@ -239,10 +239,10 @@ fi
 # row names it (db.dns.guard); the gate judges DNS by its record too.
 gaddr=$(sed -n 's/.*DNS guard answering at \([0-9.]*\):53.*/\1/p' "$LOG/up.err" | head -1)
 glog=$(sed -n 's/^  dns      guard .* record \(.*\))$/\1/p' "$LOG/up.err" | head -1)
-guard_args=""
+guard=""
 if [ -n "$gaddr" ] && [ -n "$glog" ] && grep -q '^ok .* db.dns.guard' "$LOG/up.out"; then
 	ok "bottle-launch up gave $NAME a DNS guard at $gaddr:53 and the row names it"
-	guard_args="--dns-guard $gaddr --dns-guard-log $glog"
+	guard=1
 else nok "bottle-launch up gave $NAME a DNS guard (smolvm >= 1.2.5)" "guard '$gaddr', record '$glog'" "$(grep 'dns' "$LOG/up.err" | head -3)"; fi
 
 # 6-8. the gate
@@ -251,7 +251,7 @@ else nok "bottle-launch up gave $NAME a DNS guard (smolvm >= 1.2.5)" "guard '$ga
 canary="ghp_$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')"
 # The gate runs under the lane's MUST_RUN: on a KVM runner no entry may skip.
 BOTTLE_VERIFY_MUST_RUN=${LANE_MUST_RUN:-} BV_CANARY=$canary timeout 900 "$BV" gate "$NAME" \
-	--policy "$T/kvm-gate.json" --allow-dest "$dest" $guard_args \
+	--policy "$T/kvm-gate.json" --allow-dest "$dest" ${guard:+--dns-guard "$gaddr" --dns-guard-log "$glog"} \
 	--secret-env BV_CANARY >"$LOG/gate.out" 2>"$LOG/gate.err"
 grc=$?
 sed -e "s/$canary/<BV_CANARY>/g" -e 's/^/#   /' "$LOG/gate.out" # the gate's own TAP, for the log

@@ -63,7 +63,7 @@ caught "0.8.0 confined: the control is seen (census), the denials are unproven: 
 	egress.census ok db.network_backend inconclusive db.agent_config.match ok
 # smolvm's cp lands a file 0644 on every version; before 1.9.0 (no --mode) the same exec
 # makes the probe executable, or every egress point would be inconclusive on a real bottle.
-if grep -Eq ' machine cp [^ ]*bottle-probe old:/tmp/bottle-probe\.[A-Za-z0-9]{6}$' "$T/argv" && ! grep -q ' machine cp --mode' "$T/argv" &&
+if grep -Eq ' machine cp .*/bottle-probe old:/tmp/bottle-probe\.[A-Za-z0-9]{6}$' "$T/argv" && ! grep -q ' machine cp --mode' "$T/argv" &&
 	grep -q ' machine exec --name old -- /bin/sh -c chmod 700 ' "$T/argv"; then
 	ok "0.8.0: the probe is copied without --mode (it lands 0644) and its exec makes it executable"
 else not_ok "0.8.0: the probe is copied without --mode and its exec makes it executable" "$(grep -E 'machine (cp|exec)' "$T/argv" | tail -4)"; fi
@@ -98,7 +98,7 @@ caught "1.9.2 confined: exit 0; DNS carve-out is a TODO, the gateway path denied
 	egress.control ok egress.denied.dns-carveout todo egress.denied.host-loopback-gateway ok \
 	egress.denied.ipv6 ok egress.denied.ipv4-mapped ok egress.denied.service-ports ok egress.denied.around-allowed ok \
 	egress.denied.dns-direct ok egress.pressure ok egress.denied.icmp ok db.network_backend ok
-if grep -Eq ' machine cp --mode 700 [^ ]*bottle-probe new:/tmp/bottle-probe\.[A-Za-z0-9]{6}$' "$T/argv" &&
+if grep -Eq ' machine cp --mode 700 .*/bottle-probe new:/tmp/bottle-probe\.[A-Za-z0-9]{6}$' "$T/argv" &&
 	grep -Eq ' machine exec --name new -- /tmp/bottle-probe\.[A-Za-z0-9]{6} --ok-exit 77 --remove /tmp/bottle-probe\.[A-Za-z0-9]{6}\.plan$' "$T/argv"; then
 	ok "1.9.2: the probe is copied with --mode 700 and run directly"
 else not_ok "1.9.2: the probe is copied with --mode 700 and run directly" "$(grep -E 'machine (cp|exec)' "$T/argv" | tail -4)"; fi

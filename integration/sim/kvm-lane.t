@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 sim_enter "$@"
 BV_BUILD=${BV_BUILD:-$top/build}
 T=$(mktemp -d "${TMPDIR:-/tmp}/bv-kvmsim.XXXXXX")
-trap 'kill "$BG_PID" 2>/dev/null; rm -rf "$T"' EXIT
+trap sim_cleanup EXIT
 sim_host >/dev/null 2>&1 || { echo "TAP version 13"; echo "1..1"; echo "not ok 1 - the simulated host did not come up"; exit 1; }
 unset BV_KVM_ALLOW BV_KVM_NEIGHBOUR
 FAKE_SMOLVM_VERSION=1.9.3 BV_KVM_DEVICE="$T/kvm" BV_KVM_PACK="$T/agent.smolmachine" \

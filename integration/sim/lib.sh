@@ -5,6 +5,7 @@
 # the bundle on the aliases and 192.0.2.10, "public" 198.51.100.1 and 2001:db8::1, and the
 # upstream resolver 198.51.100.53 (documentation ranges only).
 . "$top/integration/wait.sh"
+. "$top/integration/path.sh"
 
 sim_enter() {
 	[ "${BV_SIM_INSIDE:-}" = 1 ] && return 0
@@ -29,7 +30,9 @@ sim_enter() {
 }
 
 # The simulated host, the fake smolvm as `smolvm` on PATH, a KVM stand-in, a private HOME.
+# Its undoing, sim_cleanup, becomes the EXIT trap.
 sim_host() {
+	trap sim_cleanup EXIT
 	ip link set lo up
 	# (192.0.2.9, .11, .1, .254 and 192.0.3.10: the allowed 192.0.2.10's neighbours, where
 	# the class around-allowed binds its sinks; 198.51.100.55: a resolver that is not the
@@ -48,7 +51,7 @@ sim_host() {
 	unset XDG_DATA_HOME XDG_CACHE_HOME XDG_CONFIG_HOME SMOLVM_DATA_DIR
 	# /dev/kvm's stand-in: a character device the test made (bind-mounted when rootless)
 	if ! mknod "$T/kvm" c 1 3 2>/dev/null; then
-		: >"$T/kvm" && mount --bind /dev/null "$T/kvm"
+		: >"$T/kvm" && mount --bind /dev/null "$T/kvm" && SIM_KVM_MOUNT="$T/kvm"
 	fi
 	# No vCPU runs on the stand-in: preflight.kvm.runs is a visible SKIP for it alone.
 	export FAKE_SMOLVM_KVM="$T/kvm" BOTTLE_VERIFY_KVM_STANDIN="$T/kvm" BOTTLE_LAUNCH_LEASE_DIR="$T/leases"
@@ -59,6 +62,14 @@ sim_host() {
 	"$top/fixtures/sim/bundle" $eps >"$T/bundle.out" 2>&1 &
 	BG_PID=$!
 	wait_until grep -q ready "$T/bundle.out" >&2 || { echo "sim: the bundle stand-in did not get ready" >&2; return 1; }
+}
+
+# Undo sim_host: stop the bundle, unmount the KVM stand-in (rm cannot remove a mount point:
+# $T would stay behind in /tmp), remove $T. The EXIT trap of every script on the sim host.
+sim_cleanup() {
+	[ -z "${BG_PID:-}" ] || kill "$BG_PID" 2>/dev/null
+	[ -z "${SIM_KVM_MOUNT:-}" ] || umount "$SIM_KVM_MOUNT"
+	rm -rf "$T"
 }
 
 # Machines and namespaces left behind: rows in smolvm's DB and fake VMM processes.

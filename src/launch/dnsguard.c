@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/proc.h"
 #include "launch/subnet.h"
+#include "smolvm/cli.h"
 
 #define ARGV_MAX (16 + DNSGUARD_ALLOW_MAX)
 #define START_TRIES 8
@@ -92,6 +93,36 @@ static bool nobody_mapped(void)
 	return mapped;
 }
 
+/* The binary when --dnsmasq names none: dnsmasq on PATH, else where Debian installs it. A
+ * user's PATH often lacks the sbin directories, the only place dnsmasq-base puts it. */
+static const char *default_dnsmasq(void)
+{
+	static const char *const sbin[] = { "/usr/local/sbin/dnsmasq", "/usr/sbin/dnsmasq", "/sbin/dnsmasq" };
+	_cleanup_free_ char *found = NULL;
+	struct bv_error ignored;
+	if (smolvm_find("dnsmasq", &found, &ignored) == 0)
+		return "dnsmasq";
+	for (size_t i = 0; i < sizeof sbin / sizeof sbin[0]; i++)
+		if (access(sbin[i], X_OK) == 0)
+			return sbin[i];
+	return "dnsmasq"; /* its spawn fails with ENOENT, and the message names the package */
+}
+
+/* Is setgroups(2) denied to this process? It is in a user namespace made by an unprivileged
+ * user (unshare --map-root-user): there no one can drop supplementary groups, and dnsmasq,
+ * which drops them before it changes group, exits 5 unless told to keep its group. */
+static bool setgroups_denied(void)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/proc/self/setgroups", "re");
+	if (f) {
+		if (!fgets(buf, sizeof buf, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	return strncmp(buf, "deny", 4) == 0;
+}
+
 /* What dnsmasq's argv points into. */
 struct guard_args {
 	char listen[64], user[300], group[300], log[4200], pid[4200];
@@ -102,7 +133,7 @@ static int guard_argv(const struct dnsguard *g, const struct dnsguard_opts *o, c
 		      struct guard_args *s, struct bv_error *err)
 {
 	size_t n = 0;
-	argv[n++] = o->dnsmasq ? o->dnsmasq : "dnsmasq";
+	argv[n++] = o->dnsmasq ? o->dnsmasq : default_dnsmasq();
 	static const char *const fixed[] = { "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
 					     "--bind-interfaces", "--port=53", "--address=/#/",
 					     "--log-queries=extra" };
@@ -118,7 +149,9 @@ static int guard_argv(const struct dnsguard *g, const struct dnsguard_opts *o, c
 		if (!gr)
 			return bv_error_set(err, ENOENT, "the DNS guard's user %s (or its group) does not exist here: pass --dns-guard-user", user);
 		snprintf(s->user, sizeof s->user, "--user=%s", user), argv[n++] = s->user;
-		snprintf(s->group, sizeof s->group, "--group=%s", gr->gr_name), argv[n++] = s->group;
+		/* (an empty --group: keep the group, where no group can be dropped) */
+		snprintf(s->group, sizeof s->group, "--group=%s", setgroups_denied() ? "" : gr->gr_name);
+		argv[n++] = s->group;
 	}
 	for (size_t i = 0; o->allow && o->allow[i]; i++) {
 		const char *eq = strchr(o->allow[i], '=');
@@ -135,21 +168,41 @@ static int guard_argv(const struct dnsguard *g, const struct dnsguard_opts *o, c
 	return 0;
 }
 
+/* The last len - 1 bytes of the guard's record into buf, NUL-terminated; false when it
+ * cannot be read or is empty. */
+static bool log_tail(const char *log, char *buf, size_t len)
+{
+	int fd = open(log, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	off_t size = lseek(fd, 0, SEEK_END), from = size > (off_t)len - 1 ? size - (off_t)len + 1 : 0;
+	ssize_t n = pread(fd, buf, len - 1, from);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
 /* Does the guard's record hold "query[A] NAME from"? */
 static bool logged(const char *log, const char *name)
 {
 	char want[128], buf[65536];
 	snprintf(want, sizeof want, "query[A] %s from ", name);
-	int fd = open(log, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	off_t size = lseek(fd, 0, SEEK_END), from = size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 : 0;
-	ssize_t n = pread(fd, buf, sizeof buf - 1, from);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, want) != NULL;
+	return log_tail(log, buf, sizeof buf) && strstr(buf, want) != NULL;
+}
+
+/* Why dnsmasq did not start: its stderr, or (it logs there once its record is open) the
+ * record's last line. */
+static const char *start_failure(const struct dnsguard *g, const char *errout, char *buf, size_t len)
+{
+	if (errout[0] || !log_tail(g->log, buf, len))
+		return errout;
+	char *end = buf + strlen(buf);
+	while (end > buf && end[-1] == '\n')
+		*--end = '\0';
+	char *last = strrchr(buf, '\n');
+	return last ? last + 1 : buf;
 }
 
 /* One query for a fresh name, on a connected socket with a random id: the answer must be
@@ -217,6 +270,7 @@ static int start_once(const struct dnsguard *g, const struct dnsguard_opts *o, b
 	const char *argv[ARGV_MAX];
 	struct guard_args s;
 	struct spawn_result res;
+	char tail[512];
 	int rc = guard_argv(g, o, argv, &s, err);
 	*in_use = false;
 	if (rc < 0)
@@ -227,7 +281,7 @@ static int start_once(const struct dnsguard *g, const struct dnsguard_opts *o, b
 		*in_use = strstr(res.errout, "in use") != NULL;
 		bool denied = strstr(res.errout, "Permission denied") != NULL;
 		rc = bv_error_set(err, EIO, "the DNS guard (dnsmasq) did not start (%s %d): %.300s%s",
-				  res.exited ? "exit" : "signal", res.status, res.errout,
+				  res.exited ? "exit" : "signal", res.status, start_failure(g, res.errout, tail, sizeof tail),
 				  denied ? " -- binding port 53 needs root, dnsmasq with CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep on it) or net.ipv4.ip_unprivileged_port_start <= 53; --no-dns-guard leaves the DNS carve-out open instead" : "");
 	}
 	spawn_result_free(&res);

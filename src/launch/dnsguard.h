@@ -19,7 +19,8 @@ struct dnsguard {
 };
 
 struct dnsguard_opts {
-	const char *dnsmasq;     /* the binary (NULL: "dnsmasq" from PATH) */
+	const char *dnsmasq;     /* the binary (NULL: dnsmasq on PATH, else in /usr/local/sbin,
+				  * /usr/sbin or /sbin) */
 	const char *user;        /* run as (when root; NULL: nobody) */
 	const char *const *allow; /* "NAME=IPV4" names it answers, NULL-terminated, or NULL */
 };
