@@ -30,8 +30,8 @@ static void check_smolvm(struct bv_report *r, const struct preflight_opts *o, st
 	if (smolvm_find(o->smolvm_bin, &path, &err) < 0) {
 		finding(r, "preflight.smolvm.present", BV_NOT_OK, "smolvm is installed", "smolvm on PATH",
 			err.msg, "install smolvm as its documentation says and put it on PATH");
-		finding(r, "preflight.smolvm.version", BV_INCONCLUSIVE, "smolvm reports its version",
-			"smolvm X.Y.Z", "not checked: preflight.smolvm.present failed", "install smolvm");
+		point_set_blocked_by(report_add(r, "preflight.smolvm.version", BV_INCONCLUSIVE, "smolvm reports its version"),
+				     "preflight.smolvm.present");
 		return;
 	}
 	report_addf(r, "preflight.smolvm.present", BV_OK, "smolvm is installed at %s", path);
@@ -58,8 +58,8 @@ static void check_from_policy(struct bv_report *r, const struct bv_version *v)
 {
 	const char *desc = "machine create --from keeps --allow-cidr";
 	if (!v->known) {
-		finding(r, "preflight.smolvm.from_keeps_policy", BV_INCONCLUSIVE, desc, ">= 1.8.0",
-			"unknown version", "make smolvm --version work or pass --smolvm-version");
+		point_set_blocked_by(report_add(r, "preflight.smolvm.from_keeps_policy", BV_INCONCLUSIVE, desc),
+				     "preflight.smolvm.version");
 		return;
 	}
 	char vt[32];
@@ -82,15 +82,15 @@ static bool check_kvm(struct bv_report *r, const struct preflight_opts *o)
 		snprintf(why, sizeof why, "%s: %s", o->kvm_device, strerror(errno));
 		finding(r, "preflight.kvm.present", BV_NOT_OK, "KVM device present", o->kvm_device, why,
 			"load the module (sudo modprobe kvm-intel, or kvm-amd on AMD) and enable virtualisation (VT-x/AMD-V) in the firmware");
-		finding(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user",
-			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
+		point_set_blocked_by(report_add(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user"),
+				     "preflight.kvm.present");
 		return false;
 	}
 	if (!S_ISCHR(st.st_mode)) {
 		finding(r, "preflight.kvm.present", BV_NOT_OK, "KVM device present", "a character device",
 			o->kvm_device, "this is not the kvm device node: load the module (sudo modprobe kvm-intel, or kvm-amd)");
-		finding(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user",
-			"read/write", "not checked: preflight.kvm.present failed", "fix preflight.kvm.present first");
+		point_set_blocked_by(report_add(r, "preflight.kvm.access", BV_INCONCLUSIVE, "KVM device usable by this user"),
+				     "preflight.kvm.present");
 		return false;
 	}
 	report_addf(r, "preflight.kvm.present", BV_OK, "KVM device %s present", o->kvm_device);
@@ -149,8 +149,7 @@ static void kvm_runs_finding(struct bv_report *r, const struct kvm_run_result *r
 static void check_kvm_runs(struct bv_report *r, const struct preflight_opts *o, bool usable)
 {
 	if (!usable) {
-		finding(r, "preflight.kvm.runs", BV_INCONCLUSIVE, KVM_RUNS_DESC, "a guest run to HLT",
-			"not checked: preflight.kvm.access did not pass", "fix preflight.kvm.access first");
+		point_set_blocked_by(report_add(r, "preflight.kvm.runs", BV_INCONCLUSIVE, KVM_RUNS_DESC), "preflight.kvm.access");
 		return;
 	}
 	if (o->kvm_standin && strcmp(o->kvm_standin, o->kvm_device) == 0) {
