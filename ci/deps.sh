@@ -14,18 +14,20 @@ set_name=${1:-check}
 # (sqlite3, libcjson, nettle, libseccomp); musl-tools: the static guest probe; sqlite3: the
 # fake smolvm writes smolvm's DB with it, and the demo counts the rows left; perl: the fake
 # smolvm and the bundle stand-in (JSON::PP, IO::Socket::IP); util-linux: unshare, flock,
-# setpriv; nftables + iproute2: the fake's gateway namespaces; dnsmasq-base: bottle-launch's
+# setpriv; nftables + iproute2: the fake's gateway namespaces (netbase: /etc/protocols,
+# where nft looks up ipv6-icmp); dnsmasq-base: bottle-launch's
 # DNS guard; procps: sysctl and pgrep in the sim set-up; valgrind: its header, which the
 # build needs (bottle-verify knows when it runs under valgrind, verify/selfconfine.c).
 DEMO="gcc libc6-dev make pkg-config libsqlite3-dev sqlite3 libcjson-dev nettle-dev
-libseccomp-dev musl-tools perl util-linux nftables iproute2 dnsmasq-base procps valgrind"
+libseccomp-dev musl-tools perl util-linux nftables iproute2 netbase dnsmasq-base procps
+valgrind"
 # check adds: build-essential; clang + libclang-rt-dev: libFuzzer (clang only recommends
 # the runtime); libcriterion-dev: the unit tests; git, tinyproxy-bin, jq: the gate's
 # stand-in bundle (git daemon, the proxy) and its lane; libtap-formatter-junit-perl:
 # prove's JUnit output for CI dashboards; qemu-system-x86, busybox-static,
 # linux-image-amd64 (the guest kernel), xz-utils (to unpack it): the qemu lane's real
-# guest under TCG; strace: make faults (valgrind, in the demo set: make valgrind); groff-base and mandoc: the man page lane renders
-# and lints the three pages.
+# guest under TCG; strace: make faults (valgrind, in the demo set, is make valgrind's too);
+# groff-base and mandoc: the man page lane renders and lints the three pages.
 CHECK="$DEMO build-essential clang libclang-rt-dev libcriterion-dev git tinyproxy-bin jq
 libtap-formatter-junit-perl qemu-system-x86 busybox-static linux-image-amd64 xz-utils
 strace groff-base mandoc"
