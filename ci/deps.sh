@@ -16,7 +16,8 @@ set_name=${1:-check}
 # smolvm and the bundle stand-in (JSON::PP, IO::Socket::IP); util-linux: unshare, flock,
 # setpriv; nftables + iproute2: the fake's gateway namespaces (netbase: /etc/protocols,
 # where nft looks up ipv6-icmp); dnsmasq-base: bottle-launch's DNS guard; procps: sysctl
-# and pgrep in the sim set-up; valgrind: its header, which the build needs (bottle-verify knows when it runs under valgrind, verify/selfconfine.c).
+# and pgrep in the sim set-up; valgrind: its header, which the build needs (bottle-verify
+# knows when it runs under valgrind, verify/selfconfine.c).
 DEMO="gcc libc6-dev make pkg-config libsqlite3-dev sqlite3 libcjson-dev nettle-dev
 libseccomp-dev musl-tools perl util-linux nftables iproute2 netbase dnsmasq-base procps
 valgrind"
