@@ -85,8 +85,10 @@ is "SMOLVM_PUBLISH_ADDR set: not ok" preflight.env.publish_addr not_ok
 chmod 0600 "$T/kvm"
 chmod 0755 "$T" "$T/bin"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	# (a copy in $T: the checkout may be where uid 65534 cannot reach it, e.g. under /root)
+	cp "$BV" "$T/bin/bottle-verify" && chmod 0755 "$T/bin/bottle-verify"
 	setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$T/bin:/usr/bin:/bin" \
-		"$BV" --format json preflight --kvm-device "$T/kvm" --platform linux >"$T/out.json" 2>/dev/null
+		"$T/bin/bottle-verify" --format json preflight --kvm-device "$T/kvm" --platform linux >"$T/out.json" 2>/dev/null
 	is "KVM device not read/write for this user: not ok" preflight.kvm.access not_ok
 	is "KVM device not read/write: kvm.runs inconclusive (not tried)" preflight.kvm.runs inconclusive
 elif [ "$(id -u)" != 0 ]; then
