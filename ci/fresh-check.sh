@@ -40,6 +40,7 @@ mkdir -p "$W/cache" "$LOGS"
 
 # The prerequisites line: the command between backticks on README.md's line that starts
 # "On a bare Debian 12", so the README and this check cannot drift apart.
+# shellcheck disable=SC2016
 PREREQ=$(sed -n 's/^On a bare Debian 12[^`]*`\([^`]*\)`.*/\1/p' "$top/README.md" | head -n 1)
 [ -n "$PREREQ" ] || { echo "ci/fresh-check.sh: no prerequisites line in README.md" >&2; exit 2; }
 
@@ -50,6 +51,7 @@ mounted_under() { # prints the mount points at or below $1 (deepest first)
 	awk -v r="$1" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
 }
 
+# shellcheck disable=SC2317
 cleanup() {
 	set +e
 	# processes still running in the chroot (started by this run): by pid
