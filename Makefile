@@ -37,12 +37,13 @@ TEST_BIN   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 vpath test_%.c $(TEST_DIRS)
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit schema-lanes faults bench soak watch-soak clean install uninstall
+.PHONY: all deps fresh-check check check-deep unit prove-tests demo fuzz fuzz-smoke sanitize sanitize-unit valgrind valgrind-unit schema-lanes faults bench soak watch-soak clean install uninstall
 
 all: $(BUILD)/bottle-verify $(BUILD)/bottle-launch $(BUILD)/bottle-probe
 
+# make deps: every package any target needs; make demo installs only its own (ci/deps.sh).
 deps:
-	@ci/deps.sh
+	@ci/deps.sh check
 
 $(BUILD)/obj/%.o: %.c $(ALL_HDR)
 	@mkdir -p $(dir $@)
@@ -120,7 +121,8 @@ check-deep: deps
 	$(MAKE) schema-lanes
 	FAULTS_CAP=2 $(MAKE) faults
 
-demo: deps
+demo:
+	@ci/deps.sh demo
 	$(MAKE) all
 	@BV_BUILD="$(abspath $(BUILD))" fixtures/demo.sh
 
@@ -224,6 +226,11 @@ uninstall:
 	      $(DESTDIR)$(PROBEDIR)/bottle-probe $(addprefix $(DESTDIR)$(MAN1DIR)/,$(notdir $(MAN_PAGES))) \
 	      $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
 	-rmdir $(DESTDIR)$(PROBEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The README's prerequisites line, make demo and make check, as root in a chroot of a
+# debootstrapped Debian 12 (docs/ci.md). Root, and about 2 GB under /var/tmp/bv-fresh.
+fresh-check:
+	ci/fresh-check.sh
 
 clean:
 	rm -rf $(BUILD) build-san
