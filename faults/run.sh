@@ -43,7 +43,7 @@ points() { perl -MJSON::PP -e 'local $/; my $d = eval { decode_json(<STDIN>) } o
 
 # syscalls CMD...: "name count" for every syscall the command makes (children included)
 syscalls() {
-	strace -f -qq -c -U name,calls -o "$T/count" "$@" >/dev/null 2>&1
+	{ strace -f -qq -c -U name,calls -o "$T/count" "$@" >/dev/null 2>&1; } 2>>"$T/jobs.log"
 	awk 'NR > 2 && $1 !~ /^-/ && $1 != "total" { print $1, $2 }' "$T/count"
 }
 
