@@ -12,6 +12,7 @@
 #include "core/usage.h"
 #include "db/row.h"
 #include "egress/policy.h"
+#include "egress/transport.h"
 #include "smolvm/version.h"
 
 void cli_usage(FILE *f)
@@ -194,7 +195,7 @@ static int check_netns(const char *netns, struct bv_error *err)
 {
 	char path[512];
 	struct stat st;
-	snprintf(path, sizeof path, netns[0] == '/' ? "%s" : "/run/netns/%s", netns);
+	transport_netns_path(netns, path, sizeof path);
 	if (stat(path, &st) == 0)
 		return 0;
 	if (netns[0] == '/')

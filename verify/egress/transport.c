@@ -28,10 +28,7 @@ static void __attribute__((noreturn)) child(const struct transport *t, int in_fd
 {
 	char path[512];
 	if (t->kind == TRANSPORT_NETNS) {
-		if (t->netns[0] == '/')
-			snprintf(path, sizeof path, "%s", t->netns);
-		else
-			snprintf(path, sizeof path, "/run/netns/%s", t->netns);
+		transport_netns_path(t->netns, path, sizeof path);
 		int ns = open(path, O_RDONLY | O_CLOEXEC);
 		if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
 			_exit(120);
@@ -51,6 +48,11 @@ static void __attribute__((noreturn)) child(const struct transport *t, int in_fd
 	char *envp[] = { NULL };
 	execve(t->probe, argv, envp);
 	_exit(122);
+}
+
+void transport_netns_path(const char *netns, char *out, size_t cap)
+{
+	snprintf(out, cap, netns[0] == '/' ? "%s" : "/run/netns/%s", netns);
 }
 
 static int drain(int fd, char *buf, size_t *len, size_t cap)

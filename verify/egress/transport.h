@@ -50,4 +50,8 @@ struct transport {
 int transport_run_probe(const struct transport *t, const char *plan, size_t plan_len, int timeout_ms,
 			const struct spawn_watch *w, struct spawn_result *res, struct bv_error *err);
 
+/* Where a --netns names its namespace: NAME under /run/netns (ip netns), or the absolute
+ * path itself. The transport enters it; the command line checks it is there first. */
+void transport_netns_path(const char *netns, char *out, size_t cap);
+
 #endif
