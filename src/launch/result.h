@@ -16,7 +16,8 @@ struct launch_result {
 	const char *command;              /* "up", "down" */
 	const char *name;
 	/* up: "ready" (handed over), "planned" (--dry-run), "refused" (exit 1: a finding or
-	 * a refusal), "error" (exit 2); down: "down", "nothing" (no such machine), "error" */
+	 * a refusal), "error" (exit 2); down: "down", "nothing" (no such machine), "refused"
+	 * (exit 1: its watch saw a finding, or the teardown did not complete), "error" */
 	const char *outcome;
 	int exit_code;
 	int step;                         /* up: the step it ended at (1..9), 0: not up */
